@@ -12,6 +12,7 @@ install:  ## everything into .venv: the package, notebook tools, and the embedde
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (valuesim)" >/dev/null
+	$(BIN)/python -m valuesim.embedded install
 
 paper:    ## regenerate every table and figure (PARAMS=params/paper.yaml for the paper's settings)
 	$(BIN)/python -m valuesim.run --params $(PARAMS)

@@ -19,6 +19,10 @@ def _bench_load(a)->dict:
     from valuesim.loader import bench_load
     return bench_load(rows=a.rows, cols=a.cols)
 
+def _bench_llm(a)->dict:
+    from valuesim.llmbench import bench_llm
+    return bench_llm(base_url=a.base_url, model=a.model, n_questions=a.questions, progress=not a.json)
+
 def bench_parser()->argparse.ArgumentParser:
     "The command line of `python -m valuesim.bench`."
     p = argparse.ArgumentParser(prog='python -m valuesim.bench', description='valuesim benchmarks')
@@ -27,6 +31,11 @@ def bench_parser()->argparse.ArgumentParser:
     lo.add_argument('--rows', type=int, default=97220, help='respondents in the generated file')
     lo.add_argument('--cols', type=int, default=600, help='columns in the generated file')
     lo.set_defaults(run=_bench_load)
+    ll = sub.add_parser('llm', help='speed and memory of the LLM layer: the embedded model, or any endpoint')
+    ll.add_argument('--base-url', default=None, help='OpenAI-compatible endpoint (default: the embedded model); key from VALUESIM_API_KEY/OPENAI_API_KEY')
+    ll.add_argument('--model', default=None, help='model name at that endpoint')
+    ll.add_argument('--questions', type=int, default=3, help='option-scored questions per condition')
+    ll.set_defaults(run=_bench_llm)
     for s in sub.choices.values(): s.add_argument('--json', action='store_true', help='print one JSON object')
     return p
 
