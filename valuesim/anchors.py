@@ -30,16 +30,17 @@ def option_distribution(codes:np.ndarray, # answer codes of reference respondent
                         weights:np.ndarray|None=None, # one weight per code, default equal
                         alpha:float=0.5 # additive smoothing per option, so no option gets probability 0
                        )->dict:
-    "Smoothed (weighted) shares of each option of `qid` among `codes`."
+    "Smoothed (weighted) shares of each option of `qid` among `codes` (empty for a question without options)."
     opts = get_question(qid).valid_codes
-    codes = np.asarray(codes)
+    if not opts: return {}
+    codes = pd.to_numeric(pd.Series(np.asarray(codes, dtype=object)), errors='coerce').to_numpy(float)  # pd.NA -> NaN
     w = np.ones(len(codes)) if weights is None else np.asarray(weights, float)
     counts = np.array([w[codes == o].sum() for o in opts]) + alpha
     return dict(zip(opts, counts / counts.sum()))
 
-def top_code(probs:dict)->int:
-    "The most probable option (ties to the lowest code, so results are deterministic)."
-    return max(sorted(probs), key=lambda c: probs[c])
+def top_code(probs:dict)->int|None:
+    "The most probable option (ties to the lowest code, so results are deterministic); None if there are no options."
+    return max(sorted(probs), key=lambda c: probs[c]) if probs else None
 
 # %% ../nbs/10_anchors.ipynb #c010
 class PopulationMode:
@@ -51,7 +52,7 @@ class PopulationMode:
         out = []
         for q in test:
             p = option_distribution(self.reference[q].to_numpy(), q)
-            out.append(Prediction(top_code(p), p))
+            out.append(Prediction(top_code(p), p or None, valid=bool(p)))
         return out
 
 class CountryMode:
@@ -61,7 +62,7 @@ class CountryMode:
     def predict(self, person:pd.Series, profile:tuple, test:list)->list[Prediction]:
         same = self.reference[self.reference['country'] == person['country']]
         pool = same if len(same) else self.reference
-        return [Prediction(top_code(p := option_distribution(pool[q].to_numpy(), q)), p) for q in test]
+        return [Prediction(top_code(p := option_distribution(pool[q].to_numpy(), q)), p or None, valid=bool(p)) for q in test]
 
 # %% ../nbs/10_anchors.ipynb #c013
 class ProfileFeatures:
@@ -124,7 +125,8 @@ class NearestNeighbours:
         order = np.argsort(dist, kind='stable')
         out = []
         for q in test:
-            codes = pd.to_numeric(self.reference[q], errors='coerce').to_numpy()[order]
+            if not get_question(q).closed: out.append(Prediction(None, None, valid=False)); continue
+            codes = pd.to_numeric(self.reference[q], errors='coerce').to_numpy(float)[order]
             ok = np.isin(codes, get_question(q).valid_codes)
             idx = np.flatnonzero(ok)[:self.k]
             p = option_distribution(codes[idx], q, weights=1.001 - dist[order][idx], alpha=self.alpha)
