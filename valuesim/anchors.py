@@ -120,7 +120,8 @@ class NearestNeighbours:
         self.reference, self.k, self.alpha = reference, k, alpha
         self.features = ProfileFeatures(reference)   # once: scaling the pool is the slow part
     def predict(self, person:pd.Series, profile:tuple, test:list)->list[Prediction]:
-        dist = profile_distances(person, self.features, profile)
+        if not profile: dist = np.ones(len(self.reference))  # nothing known about the person: everyone is as near
+        else: dist = profile_distances(person, self.features, profile)
         dist = np.where(np.isnan(dist), 1., dist)          # no shared items: as far as can be
         order = np.argsort(dist, kind='stable')
         out = []
@@ -128,7 +129,7 @@ class NearestNeighbours:
             if not get_question(q).closed: out.append(Prediction(None, None, valid=False)); continue
             codes = pd.to_numeric(self.reference[q], errors='coerce').to_numpy(float)[order]
             ok = np.isin(codes, get_question(q).valid_codes)
-            idx = np.flatnonzero(ok)[:self.k]
+            idx = np.flatnonzero(ok)[:self.k] if profile else np.flatnonzero(ok)   # no profile: the whole pool votes
             p = option_distribution(codes[idx], q, weights=1.001 - dist[order][idx], alpha=self.alpha)
             out.append(Prediction(top_code(p), p))
         return out

@@ -126,13 +126,17 @@ METHODS = LLM_METHODS + ANCHORS
 def make_methods(names:list, # method names (see METHODS)
                  reference:pd.DataFrame|None=None, # the anchors' pool (see `reference_pool`)
                  llm_overrides:dict|None=None, # LLMConfig fields for every role (base_url, model, mode, ...)
-                 story_max_tokens:int=2048)->list:
+                 story_max_tokens:int=2048, # longest backstory
+                 role_models:dict|None=None # a model per role: {'story': ..., 'modules': ..., 'coordinator': ..., 'baselines': ...}
+                )->list:
     "Method objects by name; unknown names are an error listing the known ones."
     if bad := [n for n in names if n not in METHODS]: raise ValueError(f'unknown method(s) {bad}; known: {", ".join(METHODS)}')
     out, llms, story = [], {}, None
     def llm(role):
         from valuesim.llm import LLM
-        if role not in llms: llms[role] = LLM(role=role, **(llm_overrides or {}))
+        if role not in llms:
+            over = {**(llm_overrides or {}), **({'model': role_models[role]} if role_models and role_models.get(role) else {})}
+            llms[role] = LLM(role=role, **over)
         return llms[role]
     for n in names:
         if n in ANCHORS:

@@ -127,6 +127,7 @@ class ChatResult:
     cached:bool          # answered from the cache
     finish_reason:str|None=None
     raw:dict=field(default=None, repr=False) # the full response body
+    seconds:float=0.     # how long the live call took (also when answered from the cache; 0 if unknown)
 
 @dataclass
 class OptionScores:
@@ -138,6 +139,7 @@ class OptionScores:
     requests:int         # 1, or more when codes shared a first token
     cached:bool          # every request was answered from the cache
     usage:dict=field(default_factory=dict) # prompt_tokens, completion_tokens summed over the requests
+    seconds:float=0.     # how long the live requests took together (also when answered from the cache)
 
 # %% ../nbs/08_llm.ipynb #c015
 def _top_logprobs(resp:dict)->list[tuple]:
@@ -166,6 +168,10 @@ def _check(kind:str, body:dict, resp)->dict:
     return resp
 
 # %% ../nbs/08_llm.ipynb #c017
+def _live_seconds(resp:dict)->float:
+    "Seconds the live request behind a (possibly cached) response took; 0 where it was not recorded."
+    return float((resp.get('valuesim') or {}).get('seconds') or 0.)
+
 def _retry_after(resp:httpx.Response|None)->float|None:
     try: return float(resp.headers.get('retry-after')) if resp is not None else None
     except (TypeError, ValueError): return None
@@ -255,7 +261,11 @@ class LLM:
             if self.mode == 'replay':
                 raise CacheMiss(f'replay mode and no recorded response for: {describe_request(kind, model, body, key)} '
                                 f'(endpoint {self.endpoint}); record it by running once with VALUESIM_CACHE_MODE=cache')
+        t0 = time.perf_counter()
         resp = self._call(kind, body, model)
+        # the live call's duration travels with the stored response, so cost tables made from a replay
+        # report what the calls cost when they were made, not how fast the cache answered
+        resp['valuesim'] = {'seconds': round(time.perf_counter() - t0, 4)}
         u = resp.get('usage') or {}
         self.stats.add(live_calls=1, prompt_tokens=u.get('prompt_tokens') or 0, completion_tokens=u.get('completion_tokens') or 0,
                        cached_prompt_tokens=(u.get('prompt_tokens_details') or {}).get('cached_tokens') or 0)
@@ -274,7 +284,8 @@ class LLM:
         body = dict(messages=list(messages), max_tokens=max_tokens, temperature=temperature, seed=seed, **params)
         resp, cached = self._request('chat', body, sample)
         ch = resp['choices'][0]
-        return ChatResult(ch['message'].get('content') or '', dict(resp.get('usage') or {}), cached, ch.get('finish_reason'), resp)
+        return ChatResult(ch['message'].get('content') or '', dict(resp.get('usage') or {}), cached, ch.get('finish_reason'), resp,
+                          _live_seconds(resp))
 
     def score_options(self, messages:list|str, # the question, asking for the option's code only
                       options:list,             # the valid option codes (ints or strings)
@@ -289,6 +300,7 @@ class LLM:
         resp, cached = self._request('chat', dict(messages=list(messages), **base))
         first, n = _top_logprobs(resp), 1
         usage = {k: (resp.get('usage') or {}).get(k) or 0 for k in ('prompt_tokens', 'completion_tokens')}
+        seconds = _live_seconds(resp)
         _, _, need = option_probs(options, first)
         second = {}
         for pre in need:
@@ -298,11 +310,12 @@ class LLM:
             r2, c2 = self._request('chat', dict(messages=msgs, **base))
             second[pre], n, cached = _top_logprobs(r2), n + 1, cached and c2
             for k in usage: usage[k] += (r2.get('usage') or {}).get(k) or 0
+            seconds += _live_seconds(r2)
         raw, outside, _ = option_probs(options, first, second)
         tot = sum(raw.values())
         probs = {o: (p / tot if tot > 0 else 0.) for o, p in raw.items()}
         best = max(probs, key=probs.get) if tot > 0 else None
-        return OptionScores(probs, raw, outside, best, n, cached, usage)
+        return OptionScores(probs, raw, outside, best, n, cached, usage, seconds)
 
     def embed(self, texts:list[str], # texts to embed
               query:bool=False       # these are queries (the offline embedder prefixes queries and passages differently)

@@ -67,11 +67,10 @@ class StoryModule:
         with self._lock: lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key in self._memo: return self._memo[key]
-            t0 = time.perf_counter()
             r = self.llm.chat(render('story', facts='\n'.join(f'- {f}' for f in facts)), max_tokens=self.max_tokens)
             u = r.usage
             b = Backstory(r.text.strip(), len(facts), 1, u.get('prompt_tokens', 0), u.get('completion_tokens', 0),
-                          time.perf_counter() - t0, r.finish_reason)
+                          r.seconds, r.finish_reason)
             self._memo[key] = b
             return b
 
@@ -134,11 +133,11 @@ class ValueSim:
         return persona('story', b.text), b
     def answer(self, persona_text:str, qid:str)->Prediction:
         "One prediction from a ready persona block: three modules, then the integration step."
-        q, t0, calls, pt, ct = get_question(qid), time.perf_counter(), 0, 0, 0
+        q, secs, calls, pt, ct = get_question(qid), 0., 0, 0, 0
         outs = {}
         for m in CAPS_MODULES:
             r = self.modules_llm.chat(render(m, persona=persona_text, **question_fields(qid)), max_tokens=self.module_max_tokens)
-            p, c = _usage(r); calls, pt, ct = calls + 1, pt + p, ct + c
+            p, c = _usage(r); calls, pt, ct, secs = calls + 1, pt + p, ct + c, secs + r.seconds
             outs[m] = dict(text=r.text, code=parse_answer(r.text, q.valid_codes))
         codes = [o['code'] for o in outs.values()]
         valid = [c for c in codes if c is not None]
@@ -148,11 +147,11 @@ class ValueSim:
             analyses = '\n\n'.join(f"Analyst {i} ({m} view) chose {o['code'] if o['code'] is not None else 'no valid option'}: {_analysis(o['text'])}"
                                    for i, (m, o) in enumerate(outs.items(), 1))
             r = self.coordinator_llm.chat(render('coordinator', analyses=analyses, **question_fields(qid)), max_tokens=self.module_max_tokens)
-            p, c = _usage(r); calls, pt, ct = calls + 1, pt + p, ct + c
+            p, c = _usage(r); calls, pt, ct, secs = calls + 1, pt + p, ct + c, secs + r.seconds
             outs['coordinator'] = dict(text=r.text, code=parse_answer(r.text, q.valid_codes))
             final = outs['coordinator']['code']
         return Prediction(final, vote_distribution(codes + [final], q.valid_codes), json.dumps(outs), calls, pt, ct,
-                          time.perf_counter() - t0, final is not None)
+                          secs, final is not None)
     def predict(self, person:pd.Series|Respondent, profile:tuple, test:list)->list[Prediction]:
         "Predictions for every test question; the backstory's cost is shared evenly among them."
         person = person if isinstance(person, Respondent) else Respondent.from_row(person)
@@ -196,7 +195,7 @@ class DirectAnswer:
         items = raw_items(person, profile) if self.kind == 'rag' else None
         out = []
         for qid in test:
-            t0, q = time.perf_counter(), get_question(qid)
+            q = get_question(qid)
             pers = self._rag_persona(person, items, qid) if self.kind == 'rag' else base
             prompt = render('direct', persona=pers, **question_fields(qid))
             if not _fits(prompt, self.llm):
@@ -207,5 +206,5 @@ class DirectAnswer:
             p, c = _usage(s)
             out.append(Prediction(s.best, s.probs if s.best is not None else None,
                                   json.dumps({'probs': s.probs, 'outside': s.outside}), s.requests, p, c,
-                                  time.perf_counter() - t0, s.best is not None))
+                                  s.seconds, s.best is not None))
         return share_story_cost(out, b)

@@ -40,8 +40,8 @@ def _sub(name:str, env:str|None=None, default:Path|None=None)->Path:
     return p
 
 def data_dir()->Path:    "Where users put their own WVS file (never committed)."; return _sub('data')
-def figures_dir()->Path: "Where paper figures are written."; return _sub('figures')
-def tables_dir()->Path:  "Where paper tables are written."; return _sub('tables')
+def figures_dir()->Path: "Where paper figures are written (`VALUESIM_FIGURES` to move them, as the replay check does)."; return _sub('figures', 'VALUESIM_FIGURES')
+def tables_dir()->Path:  "Where paper tables are written (`VALUESIM_TABLES` to move them)."; return _sub('tables', 'VALUESIM_TABLES')
 def cache_dir()->Path:   "Where LLM responses and backstories are cached (`VALUESIM_CACHE` to move it)."; return _sub('cache', 'VALUESIM_CACHE')
 def models_dir()->Path:  "Where the embedded model's weights are assembled (`VALUESIM_MODELS`, default `~/.cache/valuesim/models`)."; return _sub('models', 'VALUESIM_MODELS', Path('~/.cache/valuesim/models').expanduser())
 def package_data_dir()->Path: "Data files shipped inside the package (question bank)."; return package_dir()/'data'
