@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PARAMS ?= params/smoke.yaml
 
-.PHONY: install paper test test-notebooks test-pytest check-export clean-notebooks
+.PHONY: install paper test test-notebooks test-pytest test-paper check-export clean-notebooks
 
 install:  ## everything into .venv: the package, notebook tools, and the embedded model
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "valuesim needs Python 3.11, found " + sys.version' 
@@ -17,7 +17,7 @@ install:  ## everything into .venv: the package, notebook tools, and the embedde
 paper:    ## regenerate every table and figure (PARAMS=params/paper.yaml for the paper's settings)
 	$(BIN)/python -m valuesim.run --params $(PARAMS)
 
-test: check-export test-notebooks test-pytest  ## notebooks, pytest, and notebooks/package in sync
+test: check-export test-notebooks test-pytest test-paper  ## notebooks, pytest, the paper replay, and notebooks/package in sync
 
 check-export:  ## fails if nbdev_export would change the committed package
 	@tmp=$$(mktemp -d) && cp -r valuesim $$tmp/ && $(BIN)/nbdev_export && \
@@ -29,6 +29,9 @@ test-notebooks:
 
 test-pytest:
 	$(BIN)/python -m pytest tests -q
+
+test-paper:  ## regenerate every artefact from the committed recordings (no model) and compare the tables
+	$(BIN)/python -m valuesim.run --params $(PARAMS) --check
 
 clean-notebooks:
 	$(BIN)/nbdev_clean

@@ -80,6 +80,18 @@ class ProfileFeatures:
         self.categorical = np.array(self.categorical)
         self.index = {q: i for i, q in enumerate(QUESTION_IDS)}
         self.matrix = self.transform(table)
+    def _lookup(self, q:str, x:np.ndarray)->np.ndarray:
+        "Scale positions of codes `x` (NaN where a code is not on the scale), by array indexing: fast for one row or many."
+        if not hasattr(self, '_luts'): self._luts = {}
+        if q not in self._luts:
+            lut = np.full(max(self.scale[q], default=0) + 1, np.nan)
+            for c, v in self.scale[q].items(): lut[c] = v
+            self._luts[q] = lut
+        lut = self._luts[q]
+        ok = ~np.isnan(x) & (x >= 0) & (x < len(lut))
+        out = np.full(len(x), np.nan)
+        out[ok] = lut[x[ok].astype(int)]
+        return out
     @staticmethod
     def _codes(table, q): return pd.to_numeric(table[q], errors='coerce').to_numpy(float) if q in table else np.full(len(table), np.nan)
     def transform(self, table:pd.DataFrame)->np.ndarray:
@@ -88,7 +100,7 @@ class ProfileFeatures:
         for q in QUESTION_IDS:
             qq, x = get_question(q), self._codes(table, q)
             x = np.where(x >= 0, x, np.nan)
-            if qq.ordinal: x = pd.Series(x).map(self.scale[q]).to_numpy(float)
+            if qq.ordinal: x = self._lookup(q, x)
             elif qq.type == 'numeric': x = x / self.scale[q] if self.scale[q] else x * np.nan
             elif qq.closed: x = np.where(np.isin(x, qq.valid_codes), x, np.nan)
             cols.append(x)

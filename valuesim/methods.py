@@ -117,7 +117,7 @@ class ValueSim:
                  coordinator_llm:LLM|None=None, # client for the coordinator (default `LLM(role='coordinator')`)
                  integration:str='coordinator', # 'coordinator' (the paper) or 'mean' (ceiling of the mean, no extra call)
                  use_story:bool=True, # False: the *without story* ablation, the modules read the raw profile
-                 module_max_tokens:int=96, # analysis length per module
+                 module_max_tokens:int=64, # analysis length per module (the answer comes first, so this only trims the reason)
                  name:str|None=None):
         if integration not in ('coordinator', 'mean'): raise ValueError(f"integration must be 'coordinator' or 'mean', got {integration!r}")
         self.use_story, self.integration, self.module_max_tokens = use_story, integration, module_max_tokens
@@ -134,6 +134,7 @@ class ValueSim:
     def answer(self, persona_text:str, qid:str)->Prediction:
         "One prediction from a ready persona block: three modules, then the integration step."
         q, secs, calls, pt, ct = get_question(qid), 0., 0, 0, 0
+        if not q.closed: return Prediction(None, None, f'{qid} is not multiple choice ({q.type}): not asked', 0, valid=False)
         outs = {}
         for m in CAPS_MODULES:
             r = self.modules_llm.chat(render(m, persona=persona_text, **question_fields(qid)), max_tokens=self.module_max_tokens)
@@ -196,6 +197,8 @@ class DirectAnswer:
         out = []
         for qid in test:
             q = get_question(qid)
+            if not q.closed:
+                out.append(Prediction(None, None, f'{qid} is not multiple choice ({q.type}): not asked', 0, valid=False)); continue
             pers = self._rag_persona(person, items, qid) if self.kind == 'rag' else base
             prompt = render('direct', persona=pers, **question_fields(qid))
             if not _fits(prompt, self.llm):
