@@ -54,7 +54,8 @@ def run_paper(params:str|Path='params/smoke.yaml', # parameter file
                                  progress_bar=False, kernel_name='python3')
         except Exception as e:
             raise RuntimeError(f'paper notebook {nb.name} failed; its partly executed copy is {out}:\n{e}') from None
-        tqdm.write(f'{nb.stem}: done in {time.time()-t0:.0f}s -> {out.relative_to(project_root())}')
+        shown = out.relative_to(project_root()) if out.is_relative_to(project_root()) else out
+        tqdm.write(f'{nb.stem}: done in {time.time()-t0:.0f}s -> {shown}')
         done.append(out)
     return done
 

@@ -1,0 +1,47 @@
+"""The committed recordings are real: a few of their requests, sent again to the embedded model now, get the same answers.
+
+Select with `-m llm`; skipped only when the embedded model is not installed. Also checks, without a
+model, that every recording is well-formed and was made by the pinned embedded model."""
+import json, math
+from pathlib import Path
+import pytest
+from valuesim.paths import project_root
+from valuesim.embedded import is_installed, get_model_spec
+
+RECORDINGS = sorted((project_root()/'recordings').glob('*.jsonl'))
+
+def entries():
+    for f in RECORDINGS:
+        for line in f.read_text(encoding='utf-8').splitlines():
+            if line.strip(): yield json.loads(line)
+
+def test_recordings_exist_and_are_well_formed():
+    es = list(entries())
+    assert RECORDINGS and es, 'no recordings committed under recordings/'
+    for e in es:
+        assert {'key', 'kind', 'endpoint', 'model', 'request', 'response'} <= set(e)
+        assert e['endpoint'] == 'embedded:' + get_model_spec().sha256   # made by the pinned embedded model
+        assert 'api_key' not in json.dumps(e).lower()
+
+def _top(resp):
+    tops = resp['choices'][0]['logprobs']['content'][0]['top_logprobs']
+    return {t['token']: math.exp(t['logprob']) for t in tops}
+
+@pytest.mark.llm
+@pytest.mark.skipif(not is_installed(), reason='embedded model not installed (python -m valuesim.embedded install)')
+def test_live_calls_agree_with_recordings():
+    from valuesim.llm import LLM, LLMConfig
+    es = [e for e in entries() if e['kind'] == 'chat']
+    scored = sorted((e for e in es if e['request'].get('logprobs')), key=lambda e: len(json.dumps(e['request'])))[:3]
+    short = sorted((e for e in es if not e['request'].get('logprobs') and e['request'].get('max_tokens', 0) <= 128),
+                   key=lambda e: len(json.dumps(e['request'])))[:1]
+    assert scored and short, 'the recordings hold no option-scoring or short generation requests'
+    live = LLM(LLMConfig(mode='live'))
+    for e in scored:
+        now, then = _top(live._call('chat', e['request'])), _top(e['response'])
+        assert max(now, key=now.get) == max(then, key=then.get)
+        assert max(abs(now.get(t, 0) - p) for t, p in then.items() if p > 0.01) < 0.05
+    for e in short:
+        now = live._call('chat', e['request'])['choices'][0]['message']['content']
+        then = e['response']['choices'][0]['message']['content']
+        assert now.splitlines()[0] == then.splitlines()[0]     # the answer line; long continuations may drift with thread count
