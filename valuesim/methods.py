@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CAPS_MODULES', 'parse_answer', 'question_fields', 'persona', 'Backstory', 'StoryModule', 'share_story_cost',
-           'vote_distribution', 'ceiling_of_mean', 'ValueSim', 'DirectAnswer']
+           'story_fidelity', 'vote_distribution', 'ceiling_of_mean', 'ValueSim', 'DirectAnswer']
 
 # %% ../nbs/13_methods.ipynb #c003
 import json, re, threading, time, math
@@ -87,6 +87,28 @@ def share_story_cost(preds:list, # one person's predictions
     return preds
 
 # %% ../nbs/13_methods.ipynb #c014
+def story_fidelity(story:'Backstory|str', # the backstory (or its text)
+                   person:Respondent, # whose profile it was written from
+                   profile:tuple, # the profile question ids it was written from
+                   llm:LLM|None=None, # client (default `LLM(role='baselines')`)
+                   n:int|None=10, # how many profile questions to check (None: all closed ones answered)
+                   seed:int=0)->dict:
+    "Share of sampled profile questions the model answers as the person did, reading only the backstory."
+    import random
+    text = story.text if isinstance(story, Backstory) else story
+    qids = [q for q in profile if get_question(q).closed and person.code(q) in get_question(q).options]
+    if n is not None and len(qids) > n: qids = sorted(random.Random(seed).sample(qids, n), key=profile.index)
+    llm = llm or LLM(role='baselines')
+    per = {}
+    for q in qids:
+        s = llm.score_options(render('direct', persona=persona('story', text), **question_fields(q)), get_question(q).valid_codes)
+        per[q] = dict(true=person.code(q), predicted=s.best, p_true=s.probs.get(person.code(q), 0.))
+    hits = [v['true'] == v['predicted'] for v in per.values()]
+    return dict(checked=len(per), implied=sum(hits) / len(hits) if hits else float('nan'),
+                mean_p_true=float(np.mean([v['p_true'] for v in per.values()])) if per else float('nan'),
+                words=len(text.split()), per_question=per)
+
+# %% ../nbs/13_methods.ipynb #c016
 def _usage(r)->tuple[int,int]:
     u = getattr(r, 'usage', None) or {}
     return u.get('prompt_tokens', 0) or 0, u.get('completion_tokens', 0) or 0
@@ -109,7 +131,7 @@ def ceiling_of_mean(codes:list, options:list)->int|None:
     above = [o for o in sorted(options) if o >= target]
     return above[0] if above else max(options)
 
-# %% ../nbs/13_methods.ipynb #c016
+# %% ../nbs/13_methods.ipynb #c018
 class ValueSim:
     "The ValueSim pipeline: backstory, three CAPS modules, coordinator."
     def __init__(self, story:StoryModule|None=None, # backstory maker (default: a new one)
@@ -159,7 +181,7 @@ class ValueSim:
         pers, b = self.persona_for(person, profile)
         return share_story_cost([self.answer(pers, q) for q in test], b)
 
-# %% ../nbs/13_methods.ipynb #c018
+# %% ../nbs/13_methods.ipynb #c020
 def _fits(text:str, llm:LLM, reserve:int=64)->bool:
     "Whether a prompt plausibly fits the model's context (about 3 characters a token, a cautious estimate)."
     ctx = getattr(getattr(llm, '_server', None), 'n_ctx', None) or (None if llm.base_url else 16384)
