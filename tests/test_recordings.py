@@ -39,8 +39,11 @@ def test_live_calls_agree_with_recordings():
     live = LLM(LLMConfig(mode='live'))
     for e in scored:
         now, then = _top(live._call('chat', e['request'])), _top(e['response'])
-        assert max(now, key=now.get) == max(then, key=then.get)
         assert max(abs(now.get(t, 0) - p) for t, p in then.items() if p > 0.01) < 0.05
+        # llama.cpp's sums differ slightly with thread count and prompt-cache reuse, so two options within
+        # a few hundredths (seen: 0.293 vs 0.284) may swap places; a clear winner must stay the winner
+        first, second = sorted(then.values(), reverse=True)[:2]
+        if first - second > 0.05: assert max(now, key=now.get) == max(then, key=then.get)
     for e in short:
         now = live._call('chat', e['request'])['choices'][0]['message']['content']
         then = e['response']['choices'][0]['message']['content']
