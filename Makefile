@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PARAMS ?= params/smoke.yaml
 
-.PHONY: install paper test test-notebooks test-pytest test-paper check-export clean-notebooks
+.PHONY: install paper test test-notebooks test-pytest test-paper check-export clean-notebooks record
 
 install:  ## everything into .venv: the package, notebook tools, and the embedded model
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "valuesim needs Python 3.11, found " + sys.version' 
@@ -35,3 +35,11 @@ test-paper:  ## regenerate every artefact from the committed recordings (no mode
 
 clean-notebooks:
 	$(BIN)/nbdev_clean
+
+REC := $(CURDIR)/cache/record
+record:  ## after changing a prompt or an `#| llm` cell: rerun what asks the model (fresh cache) and rewrite recordings/ with exactly what it used
+	rm -rf $(REC) && mkdir -p $(REC)
+	VALUESIM_CACHE=$(REC) VALUESIM_CACHE_LOG=$(REC)/paper.log $(BIN)/python -m valuesim.run --params params/smoke.yaml
+	VALUESIM_CACHE=$(REC) VALUESIM_CACHE_LOG=$(REC)/notebooks.log $(BIN)/nbdev_test --flags llm --n_workers 1
+	VALUESIM_CACHE=$(REC) $(BIN)/python -m valuesim.cache record $(REC)/paper.log recordings/smoke.jsonl
+	VALUESIM_CACHE=$(REC) $(BIN)/python -m valuesim.cache record $(REC)/notebooks.log recordings/notebooks.jsonl --exclude recordings/smoke.jsonl

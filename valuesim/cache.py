@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MODES', 'cache_mode', 'canonical', 'request_key', 'CacheMiss', 'describe_request', 'default_cache_path',
-           'default_recordings', 'ResponseCache', 'export_recording']
+           'default_recordings', 'ResponseCache', 'export_recording', 'record_used', 'main']
 
 # %% ../nbs/06_cache.ipynb #c003
 import hashlib, json, os, sqlite3, threading, time
@@ -72,8 +72,9 @@ class ResponseCache:
     "A SQLite store of request -> response, shared safely by threads and processes, plus read-only JSONL recordings."
     def __init__(self, path:str|Path|None=None, # the SQLite file (default `default_cache_path()`)
                  recordings:list|None=None,     # JSONL recording files to answer from too (default `default_recordings()`)
-                 timeout:float=60.):            # seconds to wait for another writer's lock
-        self.path = Path(path) if path else default_cache_path()
+                 timeout:float=60.,             # seconds to wait for another writer's lock
+                 log:bool=True):                # append used keys to `VALUESIM_CACHE_LOG` when it is set (off for throwaway caches)
+        self.path, self.log = (Path(path) if path else default_cache_path()), log
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.timeout, self._local, self._rec = timeout, threading.local(), None
         self.recording_files = [Path(p) for p in (default_recordings() if recordings is None else recordings)]
@@ -106,30 +107,39 @@ class ResponseCache:
             self._rec = rec
         return self._rec
 
+    def _log(self, key:str):
+        "Append a key that was read or stored to `VALUESIM_CACHE_LOG`, if set (how recordings learn which entries a run used)."
+        if self.log and (log := os.environ.get('VALUESIM_CACHE_LOG')):
+            with open(log, 'a', encoding='utf-8') as f: f.write(key + '\n')
+
     def get(self, key:str)->dict|None:
         "The stored response for `key` (cache first, then recordings), or None."
         row = self._db().execute('SELECT response FROM responses WHERE key=?', (key,)).fetchone()
-        if row: return json.loads(row[0])
-        e = self._recordings().get(key)
-        return e['response'] if e else None
+        e = None if row else self._recordings().get(key)
+        if row or e: self._log(key)
+        return json.loads(row[0]) if row else e['response'] if e else None
 
     def put(self, key:str, kind:str, endpoint:str, model:str, request:dict, response:dict):
         "Store one response, committed at once (the first answer stored for a key wins)."
         self._db().execute('INSERT OR IGNORE INTO responses VALUES (?,?,?,?,?,?,?)',
                            (key, kind, endpoint, model, canonical(request), canonical(response), time.time()))
+        self._log(key)
 
     def __len__(self): return self._db().execute('SELECT COUNT(*) FROM responses').fetchone()[0]
     def __contains__(self, key): return self.get(key) is not None
     def keys(self)->list[str]: return [r[0] for r in self._db().execute('SELECT key FROM responses ORDER BY created')]
 
     def entries(self, keys=None):
-        "Yield stored entries as dicts (all of them, or those in `keys`), oldest first."
+        "Yield stored entries as dicts (all of them, oldest first; or those in `keys`, found in the cache or else the recordings)."
         q = 'SELECT key, kind, endpoint, model, request, response, created FROM responses ORDER BY created'
         want = set(keys) if keys is not None else None
         for key, kind, ep, model, req, resp, created in self._db().execute(q).fetchall():
             if want is None or key in want:
+                if want is not None: want.discard(key)
                 yield dict(key=key, kind=kind, endpoint=ep, model=model, request=json.loads(req),
                            response=json.loads(resp), created=created)
+        for key in sorted(want or ()):
+            if e := self._recordings().get(key): yield dict(e)
 
     def close(self):
         "Close this thread's connection."
@@ -151,3 +161,35 @@ def export_recording(cache:ResponseCache, # the cache to copy from
             e.pop('created', None); f.write(canonical(e) + '\n'); n += 1
     os.replace(tmp, path)
     return n
+
+# %% ../nbs/06_cache.ipynb #c025
+def record_used(log:str|Path, # a `VALUESIM_CACHE_LOG` file
+                path:str|Path, # the recording to write (replaced)
+                cache:ResponseCache|None=None, # where the run's responses are (default: `VALUESIM_CACHE`'s, with the committed recordings)
+                exclude:list=() # recording files whose keys are left out (they are recorded there already)
+               )->int:
+    "Write every entry a logged run used into a recording; returns how many (a used key that cannot be found is an error)."
+    log = Path(log)
+    if not log.is_file(): raise FileNotFoundError(f'no cache log at {log}: run with VALUESIM_CACHE_LOG={log} first')
+    used = list(dict.fromkeys(log.read_text(encoding='utf-8').split()))
+    skip = {json.loads(l)['key'] for f in exclude for l in Path(f).read_text(encoding='utf-8').splitlines() if l.strip()}
+    cache = cache or ResponseCache()
+    keys = [k for k in used if k not in skip]
+    if missing := [k for k in keys if cache.get(k) is None]: raise KeyError(f'{len(missing)} used key(s) are in neither the cache nor the recordings, e.g. {missing[0]}')
+    return export_recording(cache, path, keys)
+
+def main(argv:list|None=None):
+    "`python -m valuesim.cache record LOG OUT [--exclude F ...]`."
+    import argparse
+    p = argparse.ArgumentParser(prog='python -m valuesim.cache')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    r = sub.add_parser('record', help='write the cache entries a logged run used (VALUESIM_CACHE_LOG) into a recording')
+    r.add_argument('log'); r.add_argument('out')
+    r.add_argument('--exclude', nargs='*', default=[], help='recordings whose keys are left out')
+    a = p.parse_args(argv)
+    n = record_used(a.log, a.out, exclude=a.exclude)
+    print(f'{n} entries written to {a.out}')
+
+# %% ../nbs/06_cache.ipynb #c026
+#|eval: false
+if __name__ == '__main__': main()
