@@ -17,10 +17,11 @@ def test_fast_mode_through_an_endpoint(stub, tmp_cache):
     scored = [b for b in bodies if b.get('logprobs')]
     assert len(scored) == 6 and len(bodies) == 7             # 2 questions x 3 modules, plus the backstory
     assert all(b['max_tokens'] == 1 for b in scored)
-    # the three module prompts of a question share everything up to the perspective paragraph
+    # the three module prompts of a question share everything but their last line (the perspective)
     texts = [b['messages'][0]['content'] for b in scored[:3]]
-    shared = texts[0][:texts[0].index('Judge from one side')]
-    assert all(t.startswith(shared) for t in texts) and 'STORY' in shared and 'OPTIONS' in shared
+    shared = texts[0][:texts[0].rindex('\n') + 1]
+    assert all(t.startswith(shared) and '\n' not in t[len(shared):] for t in texts) and len(set(texts)) == 3
+    assert 'STORY' in shared and 'OPTIONS' in shared and 'and nothing else.' in shared
     assert all(abs(p.calls - (3 + 1 / 2)) < 1e-9 for p in preds)   # 3 scored calls plus half the backstory
 
 
@@ -34,6 +35,10 @@ def test_throughput_bench_against_an_endpoint(stub):
     assert ms['no_profile']['calls_per_pred'] == 1 and ms['valuesim_fast']['calls_per_pred'] == 3.5
     assert ms['valuesim']['calls_per_pred'] >= 4             # the stub's replies carry no Answer line: coordinator every time
     assert 'speedup' in r['fast_vs_faithful'] and 'valuesim_fast' in format_throughput(r)
+    c = r['fast_vs_faithful_intervals']                      # paired on the same (respondent, question) pairs
+    assert c['respondents'] == 1 and c['pairs'] == len(ms['valuesim']['pairs']) - sum(x['correct'] is None for x in ms['valuesim']['pairs'])
+    assert [(x['respondent'], x['question']) for x in ms['valuesim']['pairs']] == [(x['respondent'], x['question']) for x in ms['valuesim_fast']['pairs']]
+    assert all(x['answer_s'] >= 0 for m in ms.values() for x in m['pairs'])
     # cold: nothing was answered from a cache, so every call reached the endpoint
     assert len(stub.requests) == sum(round(m['calls_per_pred'] * m['predictions']) for m in ms.values())
 

@@ -57,11 +57,10 @@ class FastValueSim:
                  pooling:str='geometric', # how the three distributions are combined: 'geometric', 'product' or 'mean'
                  threshold:float=0.5, # call the coordinator when the top options differ and the pooled top probability is below this (0: never)
                  floor:float=1e-4, # probability floor of the log pools
-                 coordinator_max_tokens:int=8, # the coordinator's reply is one `Answer: N` line
                  name:str='valuesim_fast'):
         if pooling not in POOLING: raise ValueError(f'pooling must be one of {", ".join(POOLING)}, got {pooling!r}')
         if not 0 <= threshold <= 1: raise ValueError(f'threshold must be between 0 and 1, got {threshold}')
-        self.pooling, self.threshold, self.floor, self.coordinator_max_tokens = pooling, threshold, floor, coordinator_max_tokens
+        self.pooling, self.threshold, self.floor = pooling, threshold, floor
         self.story = story or StoryModule()
         self.modules_llm = modules_llm or LLM(role='modules')
         self.coordinator_llm = coordinator_llm or (LLM(role='coordinator') if threshold > 0 else None)
@@ -84,18 +83,17 @@ class FastValueSim:
             mods[m] = dict(top=s.best if ok else None, probs=s.probs if ok else None, outside=round(s.outside, 4))
         pooled = pool([v['probs'] for v in mods.values()], q.valid_codes, self.pooling, self.floor)
         out = dict(modules=mods, pooled=pooled, coordinator=None)
-        final = top_code(pooled)
+        final, probs = top_code(pooled), pooled
         tops = [v['top'] for v in mods.values() if v['top'] is not None]
         if self.coordinator_llm is not None and disagree(tops, pooled, self.threshold):
-            leanings = '\n'.join(f"- {m} side: option {v['top']} ({v['probs'][v['top']]:.0%} sure)"
-                                 for m, v in mods.items() if v['top'] is not None)
-            r = self.coordinator_llm.chat(render('coordinator_fast', persona=persona_text, leanings=leanings, **fields),
-                                          max_tokens=self.coordinator_max_tokens, stop=['\n'])
-            p, c = _usage(r); calls, pt, ct, secs = calls + 1, pt + p, ct + c, secs + r.seconds
-            code = parse_answer(r.text, q.valid_codes)
-            out['coordinator'] = dict(text=r.text, code=code)
-            if code is not None: final = code        # an unreadable reply keeps the pooled answer
-        return Prediction(final, pooled or None, json.dumps(out), calls, pt, ct, secs, final is not None)
+            leanings = ', '.join(f"{m} {v['top']} ({v['probs'][v['top']]:.0%})" for m, v in mods.items() if v['top'] is not None)
+            try: s = self.coordinator_llm.score_options(render('coordinator_fast', persona=persona_text, leanings=leanings, **fields), q.valid_codes)
+            except RequestRejected as e: calls += 1; out['coordinator'] = dict(code=None, error=str(e)[:200]); s = None
+            if s is not None:
+                p, c = _usage(s); calls, pt, ct, secs = calls + s.requests, pt + p, ct + c, secs + s.seconds
+                out['coordinator'] = dict(code=s.best, probs=s.probs if s.best is not None else None, leanings=leanings)
+                if s.best is not None: final, probs = s.best, s.probs     # no usable distribution: the pooled answer stands
+        return Prediction(final, probs or None, json.dumps(out), calls, pt, ct, secs, final is not None)
     def predict(self, person:pd.Series|Respondent, profile:tuple, test:list)->list[Prediction]:
         "Predictions for every test question; the backstory's cost is shared evenly among them."
         person = person if isinstance(person, Respondent) else Respondent.from_row(person)
