@@ -38,7 +38,7 @@ clean-notebooks:
 
 REC := $(CURDIR)/cache/record
 record:  ## after changing a prompt or an `#| llm` cell: rerun what asks the model (fresh cache) and rewrite recordings/ with exactly what it used
-	rm -rf $(REC) && mkdir -p $(REC)
+	mkdir -p $(REC) && rm -rf $(REC)/results $(REC)/*.log   # keep $(REC)/llm.sqlite: an interrupted recording resumes; only used keys are exported
 	VALUESIM_CACHE=$(REC) VALUESIM_CACHE_LOG=$(REC)/paper.log $(BIN)/python -m valuesim.run --params params/smoke.yaml
 	VALUESIM_CACHE=$(REC) VALUESIM_CACHE_LOG=$(REC)/notebooks.log $(BIN)/nbdev_test --flags llm --n_workers 1
 	VALUESIM_CACHE=$(REC) $(BIN)/python -m valuesim.cache record $(REC)/paper.log recordings/smoke.jsonl

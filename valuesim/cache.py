@@ -73,8 +73,9 @@ class ResponseCache:
     def __init__(self, path:str|Path|None=None, # the SQLite file (default `default_cache_path()`)
                  recordings:list|None=None,     # JSONL recording files to answer from too (default `default_recordings()`)
                  timeout:float=60.,             # seconds to wait for another writer's lock
-                 log:bool=True):                # append used keys to `VALUESIM_CACHE_LOG` when it is set (off for throwaway caches)
-        self.path, self.log = (Path(path) if path else default_cache_path()), log
+                 log:bool|None=None):           # append used keys to `VALUESIM_CACHE_LOG` when it is set (None: only the default cache does, not tests' throwaway ones)
+        self.path = Path(path) if path else default_cache_path()
+        self.log = self.path.resolve() == default_cache_path().resolve() if log is None else log
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.timeout, self._local, self._rec = timeout, threading.local(), None
         self.recording_files = [Path(p) for p in (default_recordings() if recordings is None else recordings)]
