@@ -101,7 +101,9 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
     meta = dict(respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
                 questions_per_fold=questions_per_fold, seed=seed, methods=[m.name for m in methods],
                 models=sorted({getattr(m, 'model', 'none') for m in methods}),
-                weights={m.name: getattr(m, 'weights', None) for m in methods if hasattr(m, 'prepare')}, sample_rows=sample['row'].tolist() if 'row' in sample else None)
+                weights={m.name: getattr(m, 'weights', None) for m in methods if hasattr(m, 'prepare')},
+                fits={m.name: getattr(m, 'fit_info', None) for m in methods if hasattr(m, 'prepare')},
+                sample_rows=sample['row'].tolist() if 'row' in sample else None)
     Path(str(out) + '.meta.json').write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     from tqdm.auto import tqdm
     bar = tqdm(total=len(tasks), desc='evaluating', unit='task', disable=not progress)
@@ -119,6 +121,7 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
     finally: bar.close()
     results = read_results(csv)
     if out.suffix == '.parquet': results.to_parquet(out, index=False)
+    results.attrs['meta'] = meta      # the run's settings and any learned weights, as in <out>.meta.json
     return results
 
 # %% ../nbs/14_evaluate.ipynb #c011

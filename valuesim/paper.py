@@ -53,7 +53,9 @@ def run_methods(methods:list, # method names
                 data:str='synthetic', synthetic_n:int=2000, respondents:int=100, folds:list=(5,),
                 history_k:list|None=None, questions_per_fold:int|None=None, seed:int=42,
                 base_url:str|None=None, model:str|None=None, role_models:dict|None=None,
-                cache_mode:str|None=None, workers:int=2, story_max_tokens:int=2048, progress:bool=True)->pd.DataFrame:
+                cache_mode:str|None=None, workers:int=2, story_max_tokens:int=2048, progress:bool=True,
+                hybrid_calibration:int=20 # calibration respondents of the hybrid (only used when 'hybrid' is asked for)
+               )->pd.DataFrame:
     "Evaluate `methods` with these settings; results go to a file named after the settings, so a rerun resumes or reuses it."
     from valuesim.evaluate import sample_respondents, reference_pool, make_methods, evaluate
     data = resolve_data(data)
@@ -62,10 +64,11 @@ def run_methods(methods:list, # method names
                     respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
                     questions_per_fold=questions_per_fold, seed=seed, base_url=base_url, model=model, role_models=role_models,
                     story_max_tokens=story_max_tokens)
+    if 'hybrid' in methods: settings['hybrid_calibration'] = hybrid_calibration   # the hybrid's rows depend on it
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
     sample = sample_respondents(table, respondents, seed)
     over = {k: v for k, v in dict(base_url=base_url, model=model, mode=cache_mode).items() if v}
-    ms = make_methods(list(methods), reference_pool(table, sample), over, story_max_tokens, role_models)
+    ms = make_methods(list(methods), reference_pool(table, sample), over, story_max_tokens, role_models, hybrid_calibration)
     out = cache_dir()/'results'/f'{digest}.csv'
     return evaluate(table, ms, out, respondents=respondents, folds=tuple(folds), history_k=tuple(history_k) if history_k else None,
                     questions_per_fold=questions_per_fold, seed=seed, workers=workers, progress=progress)
