@@ -13,7 +13,7 @@ from .encoder import Respondent, statements
 from .prompts import render
 from .anchors import Prediction, top_code
 from .llm import LLM, RequestRejected
-from .methods import CAPS_MODULES, StoryModule, Backstory, parse_answer, question_fields, persona, share_story_cost
+from .methods import CAPS_MODULES, StoryModule, Backstory, question_fields, persona, share_story_cost, _usage
 
 # %% ../nbs/13a_fast.ipynb #c006
 POOLING = ('geometric', 'product', 'mean')
@@ -45,10 +45,6 @@ def disagree(tops:list, # each valid module's top option
     return len(set(tops)) > 1 and bool(pooled) and max(pooled.values()) < threshold
 
 # %% ../nbs/13a_fast.ipynb #c011
-def _usage(r)->tuple[int,int]:
-    u = getattr(r, 'usage', None) or {}
-    return u.get('prompt_tokens', 0) or 0, u.get('completion_tokens', 0) or 0
-
 class FastValueSim:
     "ValueSim with one scored token per CAPS module, pooled distributions, and a coordinator only on disagreement."
     def __init__(self, story:StoryModule|None=None, # backstory maker (default: a new one); share it with other methods
@@ -87,12 +83,12 @@ class FastValueSim:
         tops = [v['top'] for v in mods.values() if v['top'] is not None]
         if self.coordinator_llm is not None and disagree(tops, pooled, self.threshold):
             leanings = ', '.join(f"{m} {v['top']} ({v['probs'][v['top']]:.0%})" for m, v in mods.items() if v['top'] is not None)
-            try: s = self.coordinator_llm.score_options(render('coordinator_fast', persona=persona_text, leanings=leanings, **fields), q.valid_codes)
-            except RequestRejected as e: calls += 1; out['coordinator'] = dict(code=None, error=str(e)[:200]); s = None
-            if s is not None:
-                p, c = _usage(s); calls, pt, ct, secs = calls + s.requests, pt + p, ct + c, secs + s.seconds
-                out['coordinator'] = dict(code=s.best, probs=s.probs if s.best is not None else None, leanings=leanings)
-                if s.best is not None: final, probs = s.best, s.probs     # no usable distribution: the pooled answer stands
+            try: cs = self.coordinator_llm.score_options(render('coordinator_fast', persona=persona_text, leanings=leanings, **fields), q.valid_codes)
+            except RequestRejected as e: calls += 1; out['coordinator'] = dict(code=None, error=str(e)[:200]); cs = None
+            if cs is not None:
+                p, c = _usage(cs); calls, pt, ct, secs = calls + cs.requests, pt + p, ct + c, secs + cs.seconds
+                out['coordinator'] = dict(code=cs.best, probs=cs.probs if cs.best is not None else None, leanings=leanings)
+                if cs.best is not None: final, probs = cs.best, cs.probs     # no usable distribution: the pooled answer stands
         return Prediction(final, probs or None, json.dumps(out), calls, pt, ct, secs, final is not None)
     def predict(self, person:pd.Series|Respondent, profile:tuple, test:list)->list[Prediction]:
         "Predictions for every test question; the backstory's cost is shared evenly among them."
