@@ -1,14 +1,15 @@
 # The three commands the README promises: `make install`, `make paper`, `make test`.
-PYTHON ?= python3.11
-VENV   := .venv
+PYTHON ?=   # empty: tools/find-python picks the newest supported Python (3.11-3.13)
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 PARAMS ?= params/smoke.yaml
 
 .PHONY: install paper test test-notebooks test-pytest test-paper check-export clean-notebooks record
 
 install:  ## everything into .venv: the package, notebook tools, and the embedded model
-	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "valuesim needs Python 3.11, found " + sys.version' 
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@py=$$(tools/find-python $(PYTHON)) || exit 1; \
+	  if test -x $(BIN)/python; then echo "using $(VENV) ($$($(BIN)/python -V))"; \
+	  else echo "creating $(VENV) with $$py ($$($$py -V))"; $$py -m venv $(VENV); fi
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (valuesim)" >/dev/null
