@@ -2,7 +2,7 @@
 Runs on the package's synthetic sample only (no WVS data)."""
 import re, zipfile, warnings
 import numpy as np, pandas as pd, pytest
-from valuesim.loader import load_wvs, write_wvs, WVSFileError
+from valuesim.loader import load_wvs, write_wvs, WVSFileError, WVSLoadWarning, describe_load, TEXT_COLUMNS
 from valuesim.synthetic import synthetic_wvs
 
 
@@ -110,7 +110,7 @@ def test_xlsx_unmappable_labels(tmp_path, raw):
 def test_unmapped_to_missing_is_reported(tmp_path, raw):
     df = raw.astype({'Q1': object}); df.loc[1, 'Q1'] = 'Extremely important'
     p = write_wvs(df, tmp_path/'labels.xlsx', label_values=True)
-    with pytest.warns(UserWarning, match='unmapped labels set to -5'):
+    with pytest.warns(WVSLoadWarning, match=r"cells set missing: 1 cells in 1 column\(s\): Q1 1 \(e\.g\. 'Extremely important'\)"):
         got = load_wvs(p, unmapped='missing')
     assert got.Q1.iloc[1] == -5 and got.attrs['unmapped_to_missing'] == {'Q1': ['Extremely important']}
 
@@ -164,3 +164,89 @@ def test_missing_questions_reported_once(tmp_path, raw):
     msgs = [str(x.message) for x in w if 'not in the file' in str(x.message)]
     assert len(msgs) == 1 and 'Q3-Q4, Q200' in msgs[0] and 'partial.dta' in msgs[0]
     assert got.attrs['missing_questions'] == ['Q3', 'Q4', 'Q200'] and set(got.Q200) == {-4}
+
+
+# --- label-valued copies, as redistributed Excel files hold them ---------------------------------------------------
+@pytest.fixture(scope='module')
+def labelled(raw):
+    "The synthetic sample with unweighted rows and completeness flags, as copies without weighting have them."
+    df = raw.copy(); df.loc[::2, 'W_WEIGHT'] = 1.0
+    for w in ('WEIGHT1A', 'WEIGHT2A', 'WEIGHT4B'): df[w] = 1
+    return df
+
+def quiet_load(p, **kw):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always'); got = load_wvs(p, **kw)
+    return got, [x for x in w if issubclass(x.category, WVSLoadWarning)]
+
+def codes_equal_except_country_specific(got, ref):
+    "Every code equal, except country-specific ones that became -5 with their label kept as text."
+    for c in ref.columns:
+        if c in ('Q223', 'Q272', 'Q290'):
+            kept = got[f'{c}_text'].notna()
+            assert (got[c][kept] == -5).all() and (got[c][~kept] == ref[c][~kept]).all(), c
+        elif c not in TEXT_COLUMNS: pd.testing.assert_series_equal(got[c], ref[c], obj=c)
+
+@pytest.mark.parametrize('name,kw', [('copy.xlsx', dict(labelled_headers=True)), ('copy.csv', {}), ('copy.sav', {}), ('copy.dta', {}),
+                                     ('copy_typo.xlsx', dict(labelled_headers=True, typography=True))])
+def test_label_valued_copy_loads_by_default(tmp_path, labelled, name, kw):
+    ref = load_wvs(write_wvs(labelled, tmp_path/'codes.csv'))
+    got, w = quiet_load(write_wvs(labelled, tmp_path/name, label_values=True, **kw))
+    codes_equal_except_country_specific(got, ref)
+    assert len(w) == 1 and 'value labels mapped' in str(w[0].message) and name in str(w[0].message)
+
+def test_weight_labels_map_to_numbers(tmp_path, labelled):
+    got, _ = quiet_load(write_wvs(labelled, tmp_path/'w.xlsx', label_values=True))
+    assert (got.weight[::2] == 1.0).all() and np.allclose(got.weight[1::2], labelled.W_WEIGHT[1::2])
+    assert got.attrs['load_report']['labels_mapped']['W_WEIGHT'] == len(labelled[::2])
+
+def test_unknown_weight_text_is_missing_not_an_error(tmp_path, raw):
+    df = raw.astype({'W_WEIGHT': object}); df.loc[4, 'W_WEIGHT'] = 'see documentation'
+    got, w = quiet_load(write_wvs(df, tmp_path/'w.csv'))
+    assert np.isnan(got.weight[4]) and "W_WEIGHT 1 (e.g. 'see documentation')" in str(w[0].message)
+
+def test_birth_country_names_map_to_iso_codes(tmp_path, raw):
+    df = raw.astype({'Q266': object, 'Q267': object, 'Q268': object})
+    names = {'Jamaica': 388, 'Hong Kong SAR': 344, 'Iran': 364, 'Vietnam': 704, 'Netherlands': 528, 'Cambodia': 116, 'Thailand': 764}
+    for i, n in enumerate(names): df.loc[i, 'Q266'] = n; df.loc[i, 'Q267'] = n.upper(); df.loc[i, 'Q268'] = f'  {n} '
+    got, _ = quiet_load(write_wvs(df, tmp_path/'born.xlsx'))
+    for q in ('Q266', 'Q267', 'Q268'): assert got[q][:len(names)].tolist() == list(names.values()), q
+    assert got.attrs['load_report']['country_names_mapped']['Q266'] == len(names)
+
+def test_country_specific_labels_are_kept_as_text(tmp_path, raw):
+    df = raw.astype({'Q223': object, 'Q272': object, 'Q290': object})
+    df.loc[0, 'Q223'] = 'USA: Republican Party'; df.loc[1, 'Q272'] = 'Standard Chinese; Mandarin; Putonghua; Guoyu'
+    df.loc[2, 'Q290'] = 'US: White, non-Hispanic'; df.loc[3, 'Q272'] = 'French'   # French has an official code
+    got, w = quiet_load(write_wvs(df, tmp_path/'cs.xlsx'))
+    assert [got.Q223[0], got.Q223_text[0]] == [-5, 'USA: Republican Party']
+    assert [got.Q272[1], got.Q290[2], got.Q290_text[2]] == [-5, -5, 'US: White, non-Hispanic']
+    assert [got.Q272[3], got.Q272_text[3] is pd.NA] == [1400, True]
+    assert got.attrs['load_report']['texts_kept']['Q223']['cells'] == 1 and 'kept in <question>_text' in str(w[0].message)
+
+@pytest.mark.parametrize('variant', ['Don´t know', 'Don’t know', 'DON`T KNOW', '  don\u2019t   know '])
+def test_typographic_variants_match(tmp_path, raw, variant):
+    df = raw.astype({'Q1': object}); df.loc[0, 'Q1'] = variant; df.loc[1, 'Q1'] = 'VERY  important'
+    got, _ = quiet_load(write_wvs(df, tmp_path/'t.xlsx'))
+    assert [got.Q1[0], got.Q1[1]] == [-1, 1]
+
+def test_unknown_label_in_a_closed_question_still_stops(tmp_path, labelled):
+    df = labelled.astype({'Q46': object}); df.loc[3, 'Q46'] = 'Blissful'
+    p = write_wvs(df, tmp_path/'copy.xlsx', label_values=True)
+    fails(p, "Q46: 'Blissful' (1 cells)", exc=WVSFileError)
+
+def test_unknown_country_name_stops_the_load(tmp_path, raw):
+    df = raw.astype({'B_COUNTRY': object}); df.loc[0, 'B_COUNTRY'] = 'Narnia'
+    fails(write_wvs(df, tmp_path/'c.csv'), "B_COUNTRY: 'Narnia' (1 cells)", 'neither ISO numeric country codes nor country names', exc=WVSFileError)
+
+def test_excel_engines_give_the_same_table(tmp_path, labelled):
+    p = write_wvs(labelled, tmp_path/'copy.xlsx', labelled_headers=True, label_values=True)
+    a, _ = quiet_load(p, excel_engine='calamine'); b, _ = quiet_load(p, excel_engine='openpyxl')
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs['format'] == 'xlsx (calamine)' and b.attrs['format'] == 'xlsx (openpyxl)'
+
+def test_unknown_excel_engine(tmp_path, raw):
+    with pytest.raises(ValueError, match='excel_engine must be one of'): load_wvs(write_wvs(raw, tmp_path/'x.xlsx'), excel_engine='xlrd')
+
+def test_coded_file_loads_without_a_warning(tmp_path, raw):
+    got, w = quiet_load(write_wvs(raw, tmp_path/'codes.csv'))
+    assert w == [] and 'nothing was mapped' in describe_load(got.attrs['load_report'])

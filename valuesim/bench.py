@@ -16,8 +16,10 @@ def _table(result:dict)->str:
 
 # %% ../nbs/90_bench.ipynb #c007
 def _bench_load(a)->dict:
-    from valuesim.loader import bench_load
-    return bench_load(rows=a.rows, cols=a.cols)
+    from valuesim.loader import bench_load, bench_excel
+    out = bench_load(rows=a.rows, cols=a.cols)
+    if a.excel_rows: out.update(bench_excel(rows=a.excel_rows, cols=a.cols))   # a label-valued per-country Excel copy, each reader
+    return out
 
 def _bench_llm(a)->dict:
     from valuesim.llmbench import bench_llm
@@ -37,9 +39,10 @@ def bench_parser()->argparse.ArgumentParser:
     "The command line of `python -m valuesim.bench`."
     p = argparse.ArgumentParser(prog='python -m valuesim.bench', description='valuesim benchmarks')
     sub = p.add_subparsers(dest='which', required=True)
-    lo = sub.add_parser('load', help='load a generated file the size of the WVS-7 v6.0 cross-national CSV')
+    lo = sub.add_parser('load', help='load a generated file the size of the WVS-7 v6.0 cross-national CSV, and a per-country Excel copy with each reader')
     lo.add_argument('--rows', type=int, default=97220, help='respondents in the generated file')
     lo.add_argument('--cols', type=int, default=600, help='columns in the generated file')
+    lo.add_argument('--excel-rows', type=int, default=2600, help='respondents in the generated label-valued .xlsx timed with each Excel reader (0: skip)')
     lo.set_defaults(run=_bench_load)
     ll = sub.add_parser('llm', help='speed and memory of the LLM layer: the embedded model, or any endpoint')
     ll.add_argument('--base-url', default=None, help='OpenAI-compatible endpoint (default: the embedded model); key from VALUESIM_API_KEY/OPENAI_API_KEY')

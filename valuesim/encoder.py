@@ -8,7 +8,7 @@ __all__ = ['Respondent', 'statement', 'statements', 'options_text', 'raw_item', 
 # %% ../nbs/04_encoder.ipynb #c003
 import pandas as pd
 from dataclasses import dataclass, field
-from .questions import get_question, QUESTION_IDS, country_name, Question
+from .questions import get_question, QUESTION_IDS, country_name, Question, without_country_prefix
 
 # %% ../nbs/04_encoder.ipynb #c005
 @dataclass
@@ -20,6 +20,7 @@ class Respondent:
     row:int|None = None                      # 1-based row in the source file
     year:int|None = None                     # survey year
     value_labels:dict = field(default_factory=dict, repr=False) # var -> {code: label} read from the user's file
+    texts:dict = field(default_factory=dict, repr=False) # question id -> the answer as label text, where the file gave a label without a code
 
     def code(self, qid:str)->int|None:
         "The respondent's code for `qid`, None if the file has no answer at all."
@@ -33,8 +34,12 @@ class Respondent:
         "A `Respondent` from one row of a loaded respondent table."
         answers = {q: int(row[q]) for q in QUESTION_IDS if q in row.index and pd.notna(row[q])}
         get = lambda c: int(row[c]) if c in row.index and pd.notna(row[c]) else None
+        # `load_wvs` keeps label texts it has no code for in a column '<question>_text' (country-specific questions)
+        texts = {c[:-5]: str(row[c]) for c in row.index if isinstance(c, str) and c.endswith('_text') and c[:-5] in _QSET and pd.notna(row[c])}
         return cls(id=str(row['respondent_id']), answers=answers, country=get('country'), row=get('row'),
-                   year=get('year'), value_labels=value_labels or {})
+                   year=get('year'), value_labels=value_labels or {}, texts=texts)
+
+_QSET = set(QUESTION_IDS)
 
 # %% ../nbs/04_encoder.ipynb #c007
 def statement(resp:Respondent, # the person
@@ -42,8 +47,8 @@ def statement(resp:Respondent, # the person
              )->str|None:
     "The second-person sentence for the person's answer to `qid`, or None if it is missing or unstatable."
     code = resp.code(qid)
-    if code is None: return None
-    return get_question(qid).statement(code, resp.value_labels.get(qid))
+    if code is None and qid not in resp.texts: return None
+    return get_question(qid).statement(code, resp.value_labels.get(qid), text=resp.texts.get(qid))
 
 def statements(resp:Respondent, # the person
                qids:list # question ids, in the order the sentences should come
@@ -62,7 +67,9 @@ def raw_item(resp:Respondent, # the person
             )->str|None:
     "Question text, options and the person's answer, or None if the answer is missing."
     code, q = resp.code(qid), get_question(qid)
-    if code is None or code < 0: return None
+    text = None if q.closed else resp.texts.get(qid)
+    if code is None or code < 0:
+        return f'Question: {q.text}\nAnswer: {without_country_prefix(text)}' if text else None
     if q.closed:
         if code not in q.options: return None
         return f'Question: {q.text}\nOptions:\n{options_text(q)}\nAnswer: {code}'

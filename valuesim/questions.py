@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['SECTIONS', 'QUESTION_IDS', 'MISSING_CODES', 'QUESTION_TYPES', 'section_of', 'clean_label', 'official_labels',
-           'country_names', 'country_name', 'Question', 'question_bank', 'get_question', 'questions_table']
+           'country_names', 'country_name', 'Question', 'without_country_prefix', 'question_bank', 'get_question',
+           'questions_table']
 
 # %% ../nbs/01_questions.ipynb #c003
 import json, re
@@ -88,18 +89,25 @@ class Question:
     def __repr__(self): return f'Question({self.id}, {self.type}, {len(self.options)} options: {self.label!r})'
 
 # %% ../nbs/01_questions.ipynb #c014
+def without_country_prefix(label:str # a country-specific label such as 'USA: Republican Party' or 'US: White, non-Hispanic'
+                          )->str:
+    "The label without the country prefix that party and ethnic-group labels carry."
+    return re.sub(r'^[A-Z]{2,3}:\s*', '', str(label).strip())
+
 def _value_text(q:Question, code:int, extra_labels:dict|None)->str|None:
     "The words for an open or country-specific answer."
     if q.type == 'numeric': return str(code)
     if q.type == 'country': return country_name(code)
     labels = {**official_labels()['value_labels'].get(q.id, {}), **(extra_labels or {})}
     if code not in labels: return None
-    return re.sub(r'^[A-Z]{2,3}:\s*', '', labels[code])  # drop the country prefix ('ESP: ') of party/ethnic labels
+    return without_country_prefix(labels[code])
 
 def _statement(self:Question, code:int, # the respondent's code
-               extra_labels:dict|None=None # code -> label for country-specific codes, e.g. read from the user's file
+               extra_labels:dict|None=None, # code -> label for country-specific codes, e.g. read from the user's file
+               text:str|None=None # the answer as the file's label text, where it had no code (kept by `load_wvs`)
               )->str|None:
-    "The second-person sentence for answer `code`, or None for a missing or unknown code."
+    "The second-person sentence for answer `code` (or for `text`), or None for a missing or unknown answer."
+    if text and not self.closed and (code is None or code < 0 or self.type == 'country_specific'): return self.template.format(value=without_country_prefix(text))
     if code is None or code < 0: return None
     if self.closed: return self.statements.get(int(code))
     value = _value_text(self, int(code), extra_labels)
