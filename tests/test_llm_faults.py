@@ -120,6 +120,28 @@ def test_endpoint_embeddings_are_cached(stub, tmp_cache):
     assert np.allclose(llm.embed(['beta gamma']), E[1:]) and len(stub.requests) == n
 
 
+def test_endpoint_embeddings_are_batched_and_kept_per_text(stub, tmp_cache):
+    "Many texts go in few requests; each distinct text is stored on its own, so another mix of texts reuses them."
+    llm = client(stub, tmp_cache, embed_model='stub-embed')
+    texts = [f'profile item number {i}' for i in range(300)]
+    E = llm.embed(texts + texts[:10])                      # repeats are embedded once
+    reqs = [r for r in stub.requests if r['path'].endswith('/embeddings')]
+    assert [len(r['body']['input']) for r in reqs] == [256, 44] and len(tmp_cache) == 300
+    assert np.allclose(E[300:], E[:10])
+    again = llm.embed(texts[5:15][::-1] + ['a new text'])  # one new text, one more request of one input
+    reqs = [r for r in stub.requests if r['path'].endswith('/embeddings')]
+    assert len(reqs) == 3 and reqs[-1]['body']['input'] == ['a new text'] and np.allclose(again[:10], E[5:15][::-1])
+
+def test_endpoint_without_embedding_model_says_once_which_embedder_rag_uses(stub, tmp_cache, monkeypatch):
+    import valuesim.embeddings as emb
+    monkeypatch.setattr(emb, '_said', set())
+    llm = client(stub, tmp_cache)
+    with pytest.warns(UserWarning, match='offline multilingual-e5-small.*VALUESIM_EMBED_MODEL'): llm.embed(['alpha'])
+    import warnings
+    with warnings.catch_warnings(): warnings.simplefilter('error'); llm.embed(['beta'])   # once, not per call
+    assert not [r for r in stub.requests if r['path'].endswith('/embeddings')]
+
+
 def test_killed_run_loses_only_calls_in_flight(tmp_path):
     from stub_openai import StubOpenAI
     db = tmp_path / 'llm.sqlite'

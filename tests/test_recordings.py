@@ -18,9 +18,13 @@ def entries():
 def test_recordings_exist_and_are_well_formed():
     es = list(entries())
     assert RECORDINGS and es, 'no recordings committed under recordings/'
+    from valuesim.embeddings import local_identity, LOCAL_EMBED_MODEL
     for e in es:
         assert {'key', 'kind', 'endpoint', 'model', 'request', 'response'} <= set(e)
-        assert e['endpoint'] == 'embedded:' + get_model_spec().sha256   # made by the pinned embedded model
+        if e['kind'] == 'chat': assert e['endpoint'] == 'embedded:' + get_model_spec().sha256   # made by the pinned embedded model
+        else:   # RAG's vectors, made by the installed offline embedder
+            assert e['kind'] == 'embed' and (e['endpoint'], e['model']) == (local_identity(), LOCAL_EMBED_MODEL)
+            assert len(e['response']['data'][0]['embedding']) == 384 and len(e['request']['input']) == 1
         assert 'api_key' not in json.dumps(e).lower()
 
 def _top(resp):
@@ -48,3 +52,15 @@ def test_live_calls_agree_with_recordings():
         now = live._call('chat', e['request'])['choices'][0]['message']['content']
         then = e['response']['choices'][0]['message']['content']
         assert now.splitlines()[0] == then.splitlines()[0]     # the answer line; long continuations may drift with thread count
+
+
+def test_recorded_embeddings_are_the_offline_embedders():
+    "A few recorded vectors, computed again now, point the same way (kernels differ between CPUs in the last digits)."
+    import numpy as np
+    from valuesim.embeddings import embed
+    es = [e for e in entries() if e['kind'] == 'embed'][:6]
+    assert es, 'the recordings hold no embeddings'
+    for e in es:
+        now = embed([e['request']['input'][0]], query=e['request']['input_type'] == 'query', mode='live')[0]
+        then = np.asarray(e['response']['data'][0]['embedding']); then /= np.linalg.norm(then)
+        assert float(now @ then) > 0.999

@@ -204,10 +204,12 @@ class DirectAnswer:
         "The persona made of the raw profile items most similar to the question."
         from valuesim.embeddings import top_k_similar
         key = (person.id, tuple(items))
-        with self._lock:
-            if key not in self._item_vecs: self._item_vecs[key] = self.llm.embed(items) if items else np.zeros((0, 0))
+        vecs = self._item_vecs.get(key)
+        if vecs is None:   # no lock while embedding: every text is computed once anyway, then read from the cache
+            vecs = self.llm.embed(items) if items else np.zeros((0, 0))
+            with self._lock: vecs = self._item_vecs.setdefault(key, vecs)
         qv = self.llm.embed([get_question(qid).text], query=True)[0]
-        keep = top_k_similar(qv, self._item_vecs[key], self.rag_k, self.rag_threshold)
+        keep = top_k_similar(qv, vecs, self.rag_k, self.rag_threshold)
         return persona('raw', '\n\n'.join(items[i] for i in keep))
     def predict(self, person:pd.Series|Respondent, profile:tuple, test:list)->list[Prediction]:
         person = person if isinstance(person, Respondent) else Respondent.from_row(person)
