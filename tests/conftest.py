@@ -25,5 +25,5 @@ def tmp_cache(tmp_path):
 def _clean_env(monkeypatch):
     "No developer setting leaks into a test."
     for v in ('VALUESIM_BASE_URL', 'VALUESIM_MODEL', 'VALUESIM_API_KEY', 'OPENAI_API_KEY', 'VALUESIM_EMBED_MODEL',
-              'VALUESIM_CACHE_MODE', 'VALUESIM_RECORDINGS', 'VALUESIM_GGUF'):
+              'VALUESIM_CACHE_MODE', 'VALUESIM_RECORDINGS', 'VALUESIM_GGUF', 'VALUESIM_ENDPOINT_KIND'):
         monkeypatch.delenv(v, raising=False)

@@ -30,7 +30,8 @@ class StubOpenAI:
                 self.end_headers()
                 self.wfile.write(body); self.wfile.flush()
             def do_GET(self):
-                self._send(200, json.dumps({'object': 'list', 'data': [{'id': 'stub-model', 'object': 'model'}]}).encode())
+                # it continues a trailing assistant message as llama.cpp's server does, and says so
+                self._send(200, json.dumps({'object': 'list', 'data': [{'id': 'stub-model', 'object': 'model', 'owned_by': 'llamacpp'}]}).encode())
             def do_POST(self):
                 n = int(self.headers.get('Content-Length', 0))
                 body = json.loads(self.rfile.read(n) or b'{}')
@@ -76,6 +77,96 @@ class StubOpenAI:
         self.httpd.daemon_threads = True
         self.url = f'http://127.0.0.1:{self.httpd.server_address[1]}/v1'
         self._t = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self): self._t.start(); return self
+    def __exit__(self, *a): self.httpd.shutdown(); self.httpd.server_close()
+
+
+# --- stand-ins that behave as each kind of server does -------------------------------------------------------------
+# What differs between servers, as their documentation and code say:
+#  - assistant continuation: llama.cpp's server continues a trailing assistant message; vLLM only with
+#    `continue_final_message: true` and `add_generation_prompt: false` (both true is a 400); DeepSeek only with
+#    `prefix: true` on that message, on its /beta base URL; OpenAI's Chat Completions always starts a fresh reply;
+#  - tokenizers: OpenAI's has a token for "10"; Qwen's and Llama's (vLLM, llama.cpp) split numbers into digits;
+#  - parameters: OpenAI's newer models refuse `max_tokens` (they take `max_completion_tokens`) and reasoning models
+#    refuse a temperature other than 1;
+#  - /v1/models names the server in `owned_by` ('vllm', 'llamacpp'; OpenAI says 'openai' or 'system').
+SPLIT_DIGITS = dict(first=[('1', .85), ('2', .10), ('3', .05)], after={'1': [('<|im_end|>', .70), ('0', .30)]})
+WHOLE_NUMBERS = dict(first=[('1', .60), ('10', .25), ('2', .10), ('3', .05)], after={})
+OWNED_BY = {'openai': 'system', 'vllm': 'vllm', 'llamacpp': 'llamacpp', 'deepseek': 'deepseek', 'generic': 'someone'}
+REASONING = ('o1', 'o3', 'o4', 'gpt-5')
+
+
+class KindStandIn:
+    """An OpenAI-compatible server on 127.0.0.1 that behaves as `kind` does ('openai', 'vllm', 'deepseek', 'llamacpp',
+    'generic'): it answers from a planted first-token distribution and, where that kind continues an assistant message
+    (and only with the fields that kind needs), from the planted distribution after the prefix. `status` answers every
+    chat request with that HTTP error instead (`error` is the body's error object)."""
+
+    def __init__(self, kind: str, tokens: dict | None = None, status: int | None = None, error: dict | None = None,
+                 delay: float = 0.0):
+        self.kind, self.status, self.error, self.delay = kind, status, error or {}, delay
+        self.tokens = tokens or (WHOLE_NUMBERS if kind == 'openai' else SPLIT_DIGITS)
+        self.requests, self._lock = [], threading.Lock()
+        stub = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+            def log_message(self, *a): pass
+            def _send(self, code, obj):
+                body = json.dumps(obj).encode()
+                self.send_response(code); self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
+            def do_GET(self):
+                with stub._lock: stub.requests.append(dict(method='GET', path=self.path))
+                if self.path.endswith('/models'):
+                    return self._send(200, {'object': 'list', 'data': [{'id': 'm', 'object': 'model', 'owned_by': OWNED_BY[stub.kind]}]})
+                self._send(404, {'error': {'message': 'not found'}})
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get('Content-Length', 0))) or b'{}')
+                with stub._lock: stub.requests.append(dict(method='POST', path=self.path, body=body))
+                if stub.delay: time.sleep(stub.delay)
+                if stub.status: return self._send(stub.status, {'error': {'message': f'error {stub.status}', **stub.error}})
+                if (bad := stub._refuse(self.path, body)): return self._send(400, {'error': bad})
+                msgs = body.get('messages', [])
+                last = msgs[-1] if msgs else {}
+                top = stub.tokens['first']
+                if last.get('role') == 'assistant' and stub._continues(self.path, body, last):
+                    top = stub.tokens['after'].get(last.get('content'), [('<|im_end|>', 1.0)])
+                choice = {'index': 0, 'message': {'role': 'assistant', 'content': top[0][0]}, 'finish_reason': 'length'}
+                if body.get('logprobs'):
+                    choice['logprobs'] = {'content': [{**_lp(top[:1])[0], 'top_logprobs': _lp(top[:body.get('top_logprobs') or 1])}]}
+                self._send(200, {'id': 'x', 'object': 'chat.completion', 'model': body.get('model'), 'choices': [choice],
+                                 'usage': {'prompt_tokens': 10, 'completion_tokens': 1, 'total_tokens': 11}})
+
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), H)
+        self.httpd.daemon_threads = True
+        self.root = f'http://127.0.0.1:{self.httpd.server_address[1]}'
+        self.url = self.root + '/v1'
+        self._t = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def _refuse(self, path, body):
+        "The 400 error object this kind gives for parameters it does not take, or None."
+        model = str(body.get('model', ''))
+        if self.kind == 'openai':
+            if 'max_tokens' in body and model.startswith(REASONING):
+                return {'message': "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+                        'type': 'invalid_request_error', 'param': 'max_tokens', 'code': 'unsupported_parameter'}
+            if model.startswith(REASONING) and body.get('temperature', 1) != 1:
+                return {'message': "Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported.",
+                        'type': 'invalid_request_error', 'param': 'temperature', 'code': 'unsupported_value'}
+            if any(k in body for k in ('continue_final_message', 'add_generation_prompt')):
+                return {'message': f"Unrecognized request argument supplied: continue_final_message", 'type': 'invalid_request_error'}
+        if self.kind == 'vllm' and body.get('continue_final_message') and body.get('add_generation_prompt', True):
+            return {'message': 'Cannot set both `continue_final_message` and `add_generation_prompt` to True.'}
+        return None
+
+    def _continues(self, path, body, last) -> bool:
+        "Whether this kind continues the trailing assistant message of this request."
+        if self.kind == 'llamacpp': return True
+        if self.kind == 'vllm': return bool(body.get('continue_final_message')) and body.get('add_generation_prompt') is False
+        if self.kind == 'deepseek': return bool(last.get('prefix')) and '/beta/' in path
+        return False
 
     def __enter__(self): self._t.start(); return self
     def __exit__(self, *a): self.httpd.shutdown(); self.httpd.server_close()

@@ -4,12 +4,12 @@ import os, signal, sqlite3, subprocess, sys, textwrap, time
 import numpy as np
 import pytest
 from valuesim.cache import ResponseCache
-from valuesim.llm import (LLM, LLMConfig, EndpointUnreachable, UnknownModel, RequestRejected, LLMError, run_pool)
+from valuesim.llm import (LLM, LLMConfig, EndpointUnreachable, UnknownModel, RequestRejected, PromptTooLong, LLMError, run_pool)
 
 
 def client(stub, cache, **kw):
     cfg = dict(base_url=stub.url, model='stub-model', api_key='sk-test-SECRET-0123', backoff=0.01, max_backoff=0.05,
-               timeout=1.0, max_retries=3)
+               timeout=1.0, max_retries=3, kind='llamacpp')   # the stub continues answers as llama.cpp does
     cfg.update(kw)
     return LLM(LLMConfig(**cfg), cache=cache)
 
@@ -24,10 +24,17 @@ def test_retryable_fault_then_success(stub, tmp_cache, fault):
     assert len(stub.requests) == 2 and len(tmp_cache) == 1
 
 
-@pytest.mark.parametrize('code', ['400', '401', '403', '422', '501'])
+@pytest.mark.parametrize('code', ['401', '403', '422', '501'])
 def test_no_retry_on_client_errors(stub, tmp_cache, code):
     stub.script.append(code)
     with pytest.raises(RequestRejected, match=f'HTTP {code}'):
+        client(stub, tmp_cache).chat('hello')
+    assert len(stub.requests) == 1 and len(tmp_cache) == 0
+
+
+def test_prompt_too_long_is_not_retried_and_is_its_own_error(stub, tmp_cache):
+    stub.script.append('400')   # the stub's 400 says 'context length exceeded'
+    with pytest.raises(PromptTooLong, match='does not fit the context'):
         client(stub, tmp_cache).chat('hello')
     assert len(stub.requests) == 1 and len(tmp_cache) == 0
 
@@ -51,6 +58,9 @@ def test_unreachable_endpoint(tmp_cache):
     import socket
     s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()  # a port nobody listens on
     llm = LLM(LLMConfig(base_url=f'http://127.0.0.1:{port}/v1', model='m', max_retries=1, backoff=0.01), cache=tmp_cache)
+    with pytest.raises(EndpointUnreachable, match=f'cannot reach http://127.0.0.1:{port}/v1'):
+        llm.chat('hello')                                  # already asking which kind of server it is
+    llm = LLM(LLMConfig(base_url=f'http://127.0.0.1:{port}/v1', model='m', max_retries=1, backoff=0.01, kind='vllm'), cache=tmp_cache)
     with pytest.raises(EndpointUnreachable, match=f'cannot reach http://127.0.0.1:{port}/v1 after 2 attempts'):
         llm.chat('hello')
 
@@ -99,7 +109,7 @@ def test_faults_do_not_touch_cached_entries(stub, tmp_cache, tmp_path):
 
 
 def test_api_key_never_stored(stub, tmp_cache):
-    stub.script.extend(['400'])
+    stub.script.extend(['401'])
     llm = client(stub, tmp_cache)
     with pytest.raises(RequestRejected) as e: llm.chat('hello')
     assert 'SECRET' not in str(e.value)
@@ -149,7 +159,7 @@ def test_killed_run_loses_only_calls_in_flight(tmp_path):
         from valuesim.cache import ResponseCache
         from valuesim.llm import LLM, LLMConfig, run_pool
         import sys
-        llm = LLM(LLMConfig(base_url=sys.argv[1], model='stub-model'), cache=ResponseCache({str(db)!r}, recordings=[]))
+        llm = LLM(LLMConfig(base_url=sys.argv[1], model='stub-model', kind='llamacpp'), cache=ResponseCache({str(db)!r}, recordings=[]))
         run_pool(llm.chat, [f'q{{i}}' for i in range(200)], workers=4, progress=False)
     ''')
     with StubOpenAI(delay=0.05) as stub:
@@ -164,6 +174,6 @@ def test_killed_run_loses_only_calls_in_flight(tmp_path):
         assert con.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'
         stored = len(cache)
         assert sent - 4 - 1 <= stored <= sent    # at most the 4 calls in flight (and one being written) are lost
-        llm = LLM(LLMConfig(base_url=stub.url, model='stub-model'), cache=cache)
+        llm = LLM(LLMConfig(base_url=stub.url, model='stub-model', kind='llamacpp'), cache=cache)
         run_pool(llm.chat, [f'q{i}' for i in range(200)], workers=4, progress=False)
         assert llm.stats.cache_hits == stored and llm.stats.live_calls == 200 - stored and len(cache) == 200

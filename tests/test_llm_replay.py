@@ -17,7 +17,7 @@ def test_replay_from_recording_with_endpoint_gone(stub, tmp_path):
     text = live.chat('How important is family?').text
     sc = live.score_options('Rate 1-10. Number only.', list(range(1, 11)))
     rec = tmp_path / 'recordings' / 'smoke.jsonl'
-    assert export_recording(live.cache, rec) == 3
+    assert export_recording(live.cache, rec) == 4   # the chat, the two scoring steps, and which kind of server it was
     stub.httpd.shutdown()   # the endpoint is gone: replay must not need it
     code = f'''
         import json

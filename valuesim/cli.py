@@ -111,3 +111,7 @@ def main(argv:list|None=None)->int:
     try: return {'evaluate': evaluate_command, 'metrics': metrics_command}[a.command](a)
     except (CLIError, FileNotFoundError, ValueError) as e:
         print(f'valuesim {a.command}: error: {e}', file=sys.stderr); return 2
+    except Exception as e:
+        from valuesim.llm import RunError   # the endpoint's refusals that concern the run: a key, a quota, a model, a parameter
+        if not isinstance(e, RunError): raise
+        print(f'valuesim {a.command}: stopped: {e}', file=sys.stderr); return 3

@@ -12,7 +12,7 @@ from .questions import get_question
 from .encoder import Respondent, statements
 from .prompts import render
 from .anchors import Prediction, top_code
-from .llm import LLM, RequestRejected
+from .llm import LLM, PromptTooLong
 from .methods import CAPS_MODULES, StoryModule, Backstory, question_fields, persona, share_story_cost, _usage
 
 # %% ../nbs/13a_fast.ipynb #c006
@@ -73,7 +73,7 @@ class FastValueSim:
         calls = pt = ct = 0; secs = 0.; mods = {}
         for m in CAPS_MODULES:
             try: s = self.modules_llm.score_options(render(f'{m}_fast', persona=persona_text, **fields), q.valid_codes)
-            except RequestRejected as e: calls += 1; mods[m] = dict(top=None, probs=None, error=str(e)[:200]); continue
+            except PromptTooLong as e: calls += 1; mods[m] = dict(top=None, probs=None, error=str(e)[:200]); continue
             p, c = _usage(s); calls, pt, ct, secs = calls + s.requests, pt + p, ct + c, secs + s.seconds
             ok = s.best is not None
             mods[m] = dict(top=s.best if ok else None, probs=s.probs if ok else None, outside=round(s.outside, 4))
@@ -84,7 +84,7 @@ class FastValueSim:
         if self.coordinator_llm is not None and disagree(tops, pooled, self.threshold):
             leanings = ', '.join(f"{m} {v['top']} ({v['probs'][v['top']]:.0%})" for m, v in mods.items() if v['top'] is not None)
             try: cs = self.coordinator_llm.score_options(render('coordinator_fast', persona=persona_text, leanings=leanings, **fields), q.valid_codes)
-            except RequestRejected as e: calls += 1; out['coordinator'] = dict(code=None, error=str(e)[:200]); cs = None
+            except PromptTooLong as e: calls += 1; out['coordinator'] = dict(code=None, error=str(e)[:200]); cs = None
             if cs is not None:
                 p, c = _usage(cs); calls, pt, ct, secs = calls + cs.requests, pt + p, ct + c, secs + cs.seconds
                 out['coordinator'] = dict(code=cs.best, probs=cs.probs if cs.best is not None else None, leanings=leanings)

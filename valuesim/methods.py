@@ -14,7 +14,7 @@ from .questions import get_question
 from .encoder import Respondent, statements, raw_items, options_text
 from .prompts import render, load_prompt
 from .anchors import Prediction, top_code
-from .llm import LLM, RequestRejected
+from .llm import LLM, PromptTooLong
 
 # %% ../nbs/13_methods.ipynb #c005
 CAPS_MODULES = ('cognitive', 'affective', 'behavioural')
@@ -228,8 +228,8 @@ class DirectAnswer:
             if not _fits(prompt, self.llm):
                 out.append(Prediction(None, None, f'prompt of {len(prompt)} characters does not fit the context of {self.llm.model}', 0, valid=False)); continue
             try: s = self.llm.score_options(prompt, q.valid_codes)
-            except RequestRejected as e:
-                out.append(Prediction(None, None, f'rejected by the endpoint: {e}', 1, valid=False)); continue
+            except PromptTooLong as e:   # that question's result; anything else the endpoint refuses stops the run
+                out.append(Prediction(None, None, f'prompt too long for the model: {e}', 1, valid=False)); continue
             p, c = _usage(s)
             out.append(Prediction(s.best, s.probs if s.best is not None else None,
                                   json.dumps({'probs': s.probs, 'outside': s.outside}), s.requests, p, c,
