@@ -47,6 +47,22 @@ def test_worker_calls_come_back_to_the_driver_cache(client, table, stub, tmp_pat
     assert set(dist.method) == {'mode', 'no_caps'} and len(dist) == 2 * 3 * 3
 
 
+def test_every_method_gives_the_same_rows_on_dask_as_locally(client, table, stub, tmp_path, monkeypatch):
+    "Every method, the hybrid (whose weights the driver learns once) included: a Dask run and a local replay of its calls agree row for row."
+    from valuesim.evaluate import METHODS
+    monkeypatch.setenv('VALUESIM_CACHE', str(tmp_path / 'cache'))
+    names, kw = list(METHODS), dict(respondents=2, questions_per_fold=2, history_k=(4,), progress=False)
+    ep = dict(base_url=stub.url, model='stub-model', kind='llamacpp')
+    driver_cache = ResponseCache(recordings=[])
+    dist = evaluate_dask(table, names, tmp_path / 'dask.csv', client=client, llm_overrides=ep, cache=driver_cache, **kw)
+    assert set(dist.method) == set(METHODS) and len(dist) == len(METHODS) * 2 * 2
+    assert dist.query("method == 'hybrid'").valid.all()          # the weights reached the workers
+    stub.httpd.shutdown()
+    sample = sample_respondents(table, 2)
+    local = evaluate(table, make_methods(names, reference_pool(table, sample), {**ep, 'mode': 'replay'}), tmp_path / 'local.csv', **kw)
+    pd.testing.assert_frame_equal(_norm(local), _norm(dist), check_dtype=False)
+
+
 _DRIVER = '''
 import sys
 from distributed import Client, LocalCluster

@@ -126,6 +126,7 @@ def profile_distances(person:pd.Series, # the person (a row of the table)
 # %% ../nbs/10_anchors.ipynb #c016
 class NearestNeighbours:
     "Predicts the similarity-weighted most common answer of the `k` reference respondents closest on the profile."
+    identity_fields = ('k', 'alpha')
     name = 'knn'
     def __init__(self, reference:pd.DataFrame, k:int=30, alpha:float=0.5):
         if k < 1: raise ValueError(f'k must be at least 1, got {k}')

@@ -13,7 +13,7 @@ from .protocol import question_fold, history_subset, PROTOCOL_SEED
 from .metrics import RESULT_COLUMNS
 from .cache import ResponseCache, cache_mode
 from .evaluate import (sample_respondents, reference_pool, make_methods, read_results, METHODS, ANCHORS,
-                               _task_rows, _done_tasks)
+                               _task_rows, _done_tasks, _append_task, method_clients)
 
 # %% ../nbs/14a_dask.ipynb #c006
 class MemoryCache:
@@ -48,23 +48,36 @@ def _worker_store(run_id:str, responses:dict|None)->MemoryCache:
             _STORES[run_id] = MemoryCache(responses)
         return _STORES[run_id]
 
-def _llms(method)->list:
-    "The LLM clients a method object holds (its own and its story module's)."
-    from valuesim.llm import LLM
-    objs = [method, getattr(method, 'story', None)]
-    return [v for o in objs if o is not None for v in vars(o).values() if isinstance(v, LLM)]
+_ANCHORS, _ANCHORS_LOCK = {}, threading.Lock()
+
+def _worker_anchors(run_id:str, reference:pd.DataFrame|None, names:list)->dict:
+    "The anchors of a run, built once per worker process (scaling the pool's profile features is the slow part, about 1 s and up to 1 GB)."
+    from valuesim.evaluate import ANCHORS as _A
+    need = [n for n in dict.fromkeys(names + (['knn'] if 'hybrid' in names else [])) if n in _A]
+    if reference is None or not need: return {}
+    with _ANCHORS_LOCK:
+        if run_id not in _ANCHORS:
+            while len(_ANCHORS) >= 2: _ANCHORS.pop(next(iter(_ANCHORS)))
+            _ANCHORS[run_id] = {}
+        built = _ANCHORS[run_id]
+        if missing := [n for n in need if n not in built]:
+            built.update((m.name, m) for m in make_methods(missing, reference, {}))
+        return {n: built[n] for n in need}
 
 def build_methods(names:list, # method names (see `valuesim.evaluate.METHODS`)
                   reference:pd.DataFrame|None, # the anchors' pool
                   llm_overrides:dict, # LLMConfig fields; `mode` is the run's cache mode
                   cache=None, # what the clients read and write responses through (a `TaskCache` on a worker)
-                  role_models:dict|None=None # a model per role, as `make_methods` takes it
+                  role_models:dict|None=None, # a model per role, as `make_methods` takes it
+                  anchors:dict|None=None, # anchors already built on `reference`, by name
+                  hybrid_weights:dict|None=None # the weights the driver learned for the hybrid
                  )->list:
     "Method objects as `make_methods` makes them, their clients reading and writing through `cache` (nothing is opened on disk)."
     mode = cache_mode(llm_overrides.get('mode'))
-    ms = make_methods(names, reference, {**llm_overrides, 'mode': 'live'}, role_models=role_models)   # 'live' here: no cache file is opened
+    ms = make_methods(names, reference, {**llm_overrides, 'mode': 'live'}, role_models=role_models, anchors=anchors)   # 'live' here: no cache file is opened
     for m in ms:
-        for llm in _llms(m): llm.mode, llm.cache = mode, cache
+        for llm in method_clients(m): llm.mode, llm.cache = mode, cache
+        if m.name == 'hybrid' and hybrid_weights is not None: m.weights = dict(hybrid_weights)
     return ms
 
 def run_respondent(job:dict, # person, fold, k, profile, test, methods, llm_overrides
@@ -75,7 +88,8 @@ def run_respondent(job:dict, # person, fold, k, profile, test, methods, llm_over
     "One task on a worker: every missing method for one respondent; the result rows, the cache entries made, and any errors."
     store = _worker_store(run_id, responses)
     tc = TaskCache(store)
-    methods = build_methods(job['methods'], reference, job['llm_overrides'], tc, job.get('role_models'))
+    methods = build_methods(job['methods'], reference, job['llm_overrides'], tc, job.get('role_models'),
+                            _worker_anchors(run_id, reference, job['methods']), job.get('hybrid_weights'))
     person, f, k, profile, test = job['person'], job['fold'], job['k'], tuple(job['profile']), list(job['test'])
     rows, errors = [], []
     for m in methods:
@@ -84,19 +98,12 @@ def run_respondent(job:dict, # person, fold, k, profile, test, methods, llm_over
     return dict(rows=rows, entries=tc.new, errors=errors)
 
 # %% ../nbs/14a_dask.ipynb #c010
-def _append_rows(csv:Path, rows:list):
-    "Append one task's rows to the results CSV in a single write (a kill leaves no half task)."
-    if not rows: return
-    header = not csv.exists() or csv.stat().st_size == 0
-    data = pd.DataFrame(rows, columns=RESULT_COLUMNS).to_csv(index=False, header=header).encode('utf-8')
-    fd = os.open(csv, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try: os.write(fd, data)
-    finally: os.close(fd)
-
-def _known_responses(cache:ResponseCache)->dict:
-    "Every response the driver's cache and recordings hold, by key."
-    out = {k: e['response'] for k, e in cache._recordings().items()}
-    out.update((e['key'], e['response']) for e in cache.entries())
+def _known_responses(cache:ResponseCache, endpoints:set)->dict:
+    "The responses (no request bodies) the driver's cache and recordings hold for this run's (endpoint, model) pairs, by key."
+    out = {k: e['response'] for k, e in cache._recordings().items() if (e['endpoint'], e['model']) in endpoints}
+    for ep, model in endpoints:
+        out.update((k, json.loads(r)) for k, r in cache._db().execute(
+            'SELECT key, response FROM responses WHERE endpoint=? AND model=?', (ep, model)))
     return out
 
 def _llm_settings(overrides:dict|None)->dict:
@@ -143,9 +150,19 @@ def evaluate_dask(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the
     settings = _llm_settings(llm_overrides)
     sample = sample_respondents(table, respondents, seed)
     reference = reference_pool(table, sample) if any(n in ANCHORS for n in names) else None
-    models = {m.name: getattr(m, 'model', 'none') for m in build_methods(names, reference, settings, role_models=role_models)}
+    built = build_methods(names, reference, settings, role_models=role_models)
+    models = {m.name: getattr(m, 'model', 'none') for m in built}
+    endpoints = {(c.endpoint, c.model) for m in built for c in method_clients(m)} | \
+                {(c.endpoint, c.config.embed_model) for m in built for c in method_clients(m) if c.config.embed_model}
+    from valuesim.embeddings import local_identity, LOCAL_EMBED_MODEL
+    endpoints.add((local_identity(), LOCAL_EMBED_MODEL))
     uses_llm = any(n not in ANCHORS for n in names)
     if cache is None and uses_llm and settings['mode'] != 'live': cache = ResponseCache()
+    weights = None
+    if 'hybrid' in names:   # the hybrid learns its weights once, here, from calibration respondents outside the sample (as `evaluate` does)
+        hy = next(m for m in make_methods(names, reference, {k: v for k, v in settings.items()}, role_models=role_models) if m.name == 'hybrid')
+        hy.prepare(table, sample, folds=tuple(folds), history_k=history_k, questions_per_fold=questions_per_fold, seed=seed, progress=progress)
+        weights = hy.weights
     done, jobs = _done_tasks(csv), []
     for f in folds:
         fold = question_fold(f, seed)
@@ -155,18 +172,18 @@ def evaluate_dask(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the
                 rid = str(person['respondent_id'])
                 todo = [n for n in names if (n, models[n], f, k, rid) not in done]
                 if todo: jobs.append(dict(person=person, fold=f, k=k, profile=history_subset(fold.profile, k, rid, seed),
-                                          test=test, methods=todo, llm_overrides=settings, role_models=role_models))
+                                          test=test, methods=todo, llm_overrides=settings, role_models=role_models, hybrid_weights=weights))
     total = len(jobs); jobs = jobs[:max_tasks] if max_tasks is not None else jobs
     meta = dict(respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
                 questions_per_fold=questions_per_fold, seed=seed, methods=names, models=sorted(set(models.values())),
                 sample_rows=sample['row'].tolist() if 'row' in sample else None,
                 backend=f'dask ({client.scheduler.address})', llm={k: v for k, v in settings.items() if k != 'api_key'},
-                role_models=role_models)
+                role_models=role_models, weights={'hybrid': weights} if weights else {})
     Path(str(out) + '.meta.json').write_text(json.dumps(meta, indent=1))
     from distributed import as_completed
     from tqdm.auto import tqdm
     run_id = uuid.uuid4().hex
-    known = _known_responses(cache) if ship_cache and uses_llm and cache is not None and settings['mode'] != 'live' else None
+    known = _known_responses(cache, endpoints) if ship_cache and uses_llm and cache is not None and settings['mode'] != 'live' else None
     ref_f, known_f = client.scatter([reference, known], broadcast=True) if jobs else (None, None)
     from valuesim.distributed import run_respondent as task     # by module name, so workers import it rather than unpickle it
     futs = [client.submit(task, j, ref_f, known_f, run_id, key=f'valuesim-{run_id[:8]}-{i}', pure=False)
@@ -176,7 +193,7 @@ def evaluate_dask(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the
     try:
         for fut in as_completed(futs):
             r = fut.result()
-            _append_rows(csv, r['rows'])
+            if r['rows']: _append_task(csv, r['rows'])
             if cache is not None:
                 for e in r['entries']:
                     if cache.get(e['key']) is None:       # two workers may have made the same request: count it once

@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['LLM_METHODS', 'ANCHORS', 'BEYOND', 'METHODS', 'respondent_table', 'sample_respondents', 'reference_pool',
-           'repair_results', 'evaluate', 'make_methods', 'read_results']
+           'repair_results', 'method_clients', 'method_identity', 'identity_digest', 'evaluate', 'make_methods',
+           'read_results']
 
 # %% ../nbs/14_evaluate.ipynb #c003
-import csv as csv_module, json, os, threading, time, warnings
+import csv as csv_module, hashlib, json, os, threading, time, warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -95,6 +96,44 @@ def repair_results(csv:Path)->int:
     tmp = csv.with_name(csv.name + '.repair'); tmp.write_bytes(out); os.replace(tmp, csv)
     return len(lines) - len(keep)
 
+# %% ../nbs/14_evaluate.ipynb #c008i
+def _parts(method, depth:int=4)->list:
+    "The objects a method is built from (its story module, its clients, the methods a hybrid combines), itself first."
+    out, seen = [], set()
+    def visit(o, d):
+        if id(o) in seen or d < 0: return
+        seen.add(id(o)); out.append(o)
+        if type(o).__name__ == 'LLM' or isinstance(o, (pd.DataFrame, pd.Series, np.ndarray, str, bytes, int, float, dict, list, tuple, set)): return
+        for v in getattr(o, '__dict__', {}).values():
+            if hasattr(v, '__dict__') and not isinstance(v, (pd.DataFrame, pd.Series, np.ndarray)): visit(v, d - 1)
+    visit(method, depth)
+    return out
+
+def method_clients(method)->list:
+    "The LLM clients a method object holds: its own, its story module's, and those of the methods it is built from (the hybrid's)."
+    from valuesim.llm import LLM
+    return [o for o in _parts(method) if isinstance(o, LLM)]
+
+def _prompts_digest()->str:
+    "A digest of every prompt file the package ships (a changed prompt is a changed method)."
+    from valuesim.paths import prompts_dir
+    h = hashlib.sha256()
+    for p in sorted(prompts_dir().glob('*.txt')): h.update(p.name.encode() + b'\0' + p.read_bytes() + b'\0')
+    return h.hexdigest()[:16]
+
+def method_identity(method)->dict:
+    "What, besides the protocol's settings, determines a method's rows: its parts' settings, each client's endpoint, model, kind and embedder, the prompts."
+    from valuesim.llm import kind_from_url
+    # a class names the attributes that change its output (`identity_fields`); state such as counters or learned weights is no identity
+    settings = [{'part': type(o).__name__, **{k: getattr(o, k, None) for k in o.identity_fields}} for o in _parts(method) if hasattr(o, 'identity_fields')]
+    clients = sorted({(c.endpoint, c.model, c.config.kind or kind_from_url(c.base_url) or 'detected', c.config.embed_model or 'offline')
+                      for c in method_clients(method)})
+    return dict(method=method.name, settings=settings, clients=[list(c) for c in clients], prompts=_prompts_digest() if clients else None)
+
+def identity_digest(methods:list)->str:
+    "One short digest of the identities of `methods`."
+    return hashlib.sha256(json.dumps([method_identity(m) for m in methods], sort_keys=True, default=str).encode()).hexdigest()[:16]
+
 # %% ../nbs/14_evaluate.ipynb #c009
 def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synthetic sample)
              methods:list, # method objects: `.name`, `.model`, `.predict(person, profile, test) -> [Prediction]`
@@ -114,6 +153,12 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
     sample = sample_respondents(table, respondents, seed)
     for m in methods:   # methods that learn from other respondents (the hybrid's weights) do it once, before any task
         if hasattr(m, 'prepare'): m.prepare(table, sample, folds=tuple(folds), history_k=history_k, questions_per_fold=questions_per_fold, seed=seed, progress=progress)
+    # a results file holds one setup per method: rows made with another endpoint, model, prompt or setting are not resumed
+    meta_path, ids = Path(str(out) + '.meta.json'), {m.name: identity_digest([m]) for m in methods}
+    old = json.loads(meta_path.read_text()).get('identities') or {} if meta_path.exists() and csv.exists() and csv.stat().st_size else {}
+    if clash := sorted(n for n in ids if n in old and old[n] != ids[n]):
+        raise ValueError(f'{csv} holds results of {", ".join(clash)} made with other settings (endpoint, model, embedder, prompts or the '
+                         "method's own settings); write them to another results file, or remove this one to start again")
     done, lock = _done_tasks(csv), threading.Lock()
     tasks = []
     for f in folds:
@@ -130,8 +175,8 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
                 models=sorted({getattr(m, 'model', 'none') for m in methods}),
                 weights={m.name: getattr(m, 'weights', None) for m in methods if hasattr(m, 'prepare')},
                 fits={m.name: getattr(m, 'fit_info', None) for m in methods if hasattr(m, 'prepare')},
-                sample_rows=sample['row'].tolist() if 'row' in sample else None)
-    Path(str(out) + '.meta.json').write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
+                sample_rows=sample['row'].tolist() if 'row' in sample else None, identities={**old, **ids})
+    meta_path.write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     from tqdm.auto import tqdm
     bar = tqdm(total=len(tasks), desc='evaluating', unit='task', disable=not progress)
     def run(task):
@@ -164,7 +209,8 @@ def make_methods(names:list, # method names (see METHODS)
                  llm_overrides:dict|None=None, # LLMConfig fields for every role (base_url, model, mode, ...)
                  story_max_tokens:int=2048, # longest backstory
                  role_models:dict|None=None, # a model per role: {'story': ..., 'modules': ..., 'coordinator': ..., 'baselines': ...}
-                 hybrid_calibration:int=20 # calibration respondents of the hybrid
+                 hybrid_calibration:int=20, # calibration respondents of the hybrid
+                 anchors:dict|None=None # anchor objects already built on this reference pool, by name (a Dask worker builds them once)
                 )->list:
     "Method objects by name; unknown names are an error listing the known ones."
     if bad := [n for n in names if n not in METHODS]: raise ValueError(f'unknown method(s) {bad}; known: {", ".join(METHODS)}')
@@ -178,7 +224,7 @@ def make_methods(names:list, # method names (see METHODS)
     for n in names:
         if n in ANCHORS:
             if reference is None: raise ValueError(f'the {n} anchor needs a reference pool of other respondents')
-            out.append({'mode': PopulationMode, 'country_mode': CountryMode, 'knn': NearestNeighbours}[n](reference)); continue
+            out.append((anchors or {}).get(n) or {'mode': PopulationMode, 'country_mode': CountryMode, 'knn': NearestNeighbours}[n](reference)); continue
         from valuesim.methods import ValueSim, DirectAnswer, StoryModule
         if story is None and n in ('valuesim', 'no_caps', 'valuesim_mean', 'valuesim_fast', 'hybrid'): story = StoryModule(llm('story'), story_max_tokens)
         if n in ('valuesim', 'valuesim_mean'):
@@ -191,7 +237,7 @@ def make_methods(names:list, # method names (see METHODS)
             if reference is None: raise ValueError('the hybrid needs a reference pool of other respondents')
             from valuesim.fast import FastValueSim
             from valuesim.hybrid import Hybrid
-            knn = next((m for m in out if m.name == 'knn'), None) or NearestNeighbours(reference)
+            knn = next((m for m in out if m.name == 'knn'), None) or (anchors or {}).get('knn') or NearestNeighbours(reference)
             part = next((m for m in out if m.name == 'valuesim_fast'), None) or FastValueSim(story, llm('modules'), llm('coordinator'))
             out.append(Hybrid(knn, part, calibration=hybrid_calibration))
         elif n == 'no_story': out.append(ValueSim(None, llm('modules'), llm('coordinator'), use_story=False))

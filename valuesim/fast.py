@@ -47,6 +47,7 @@ def disagree(tops:list, # each valid module's top option
 # %% ../nbs/13a_fast.ipynb #c011
 class FastValueSim:
     "ValueSim with one scored token per CAPS module, pooled distributions, and a coordinator only on disagreement."
+    identity_fields = ('pooling', 'threshold', 'floor')
     def __init__(self, story:StoryModule|None=None, # backstory maker (default: a new one); share it with other methods
                  modules_llm:LLM|None=None, # client for the modules (default `LLM(role='modules')`); needs logprobs
                  coordinator_llm:LLM|None=None, # client for the coordinator (default `LLM(role='coordinator')`)

@@ -73,6 +73,7 @@ def calibration_sample(table:pd.DataFrame, # the tidy respondent table of the ru
 # %% ../nbs/13b_hybrid.ipynb #c014
 class Hybrid:
     "The neighbours' answer distribution pooled with an LLM method's option probabilities; weights fitted on calibration respondents."
+    identity_fields = ('pooling', 'penalty', 'floor', 'llm_grid', 'knn_grid', 'calibration_n')
     def __init__(self, knn:NearestNeighbours, # the neighbour predictor over the reference pool (everyone but the evaluated sample)
                  llm_method, # a method whose Predictions carry `probs`: FastValueSim, DirectAnswer('no_caps'), ValueSim
                  pooling:str='loglinear', # 'loglinear' (p_knn^a p_llm^b) or 'mixture' (w p_llm + (1-w) p_knn)

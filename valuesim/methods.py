@@ -55,6 +55,7 @@ class Backstory:
 
 class StoryModule:
     "Writes (and remembers) backstories."
+    identity_fields = ('max_tokens',)   # the settings that change its output (evaluate's method_identity)
     def __init__(self, llm:LLM|None=None, # the story role's client (default `LLM(role='story')`)
                  max_tokens:int=2048 # longest backstory; a story cut off here is flagged by finish_reason='length'
                 ):
@@ -134,6 +135,7 @@ def ceiling_of_mean(codes:list, options:list)->int|None:
 # %% ../nbs/13_methods.ipynb #c018
 class ValueSim:
     "The ValueSim pipeline: backstory, three CAPS modules, coordinator."
+    identity_fields = ('use_story', 'integration', 'module_max_tokens')
     def __init__(self, story:StoryModule|None=None, # backstory maker (default: a new one)
                  modules_llm:LLM|None=None, # client for the CAPS modules (default `LLM(role='modules')`)
                  coordinator_llm:LLM|None=None, # client for the coordinator (default `LLM(role='coordinator')`)
@@ -189,6 +191,7 @@ def _fits(text:str, llm:LLM, reserve:int=64)->bool:
 
 class DirectAnswer:
     "One call that answers from a persona block: `no_profile`, `full_info`, `rag`, and the `no_caps` ablation."
+    identity_fields = ('kind', 'rag_k', 'rag_threshold')
     def __init__(self, kind:str, # 'no_profile', 'full_info', 'rag' or 'no_caps'
                  llm:LLM|None=None, # client (default `LLM(role='baselines')`)
                  story:StoryModule|None=None, # for no_caps (default: a new one)

@@ -57,7 +57,7 @@ def run_methods(methods:list, # method names
                 hybrid_calibration:int=20 # calibration respondents of the hybrid (only used when 'hybrid' is asked for)
                )->pd.DataFrame:
     "Evaluate `methods` with these settings; results go to a file named after the settings, so a rerun resumes or reuses it."
-    from valuesim.evaluate import sample_respondents, reference_pool, make_methods, evaluate
+    from valuesim.evaluate import sample_respondents, reference_pool, make_methods, evaluate, identity_digest
     data = resolve_data(data)
     table = respondents_table(data, synthetic_n)
     settings = dict(data=data if data == 'synthetic' else table.attrs.get('source'), synthetic_n=synthetic_n if data == 'synthetic' else None,
@@ -65,10 +65,12 @@ def run_methods(methods:list, # method names
                     questions_per_fold=questions_per_fold, seed=seed, base_url=base_url, model=model, role_models=role_models,
                     story_max_tokens=story_max_tokens)
     if 'hybrid' in methods: settings['hybrid_calibration'] = hybrid_calibration   # the hybrid's rows depend on it
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
     sample = sample_respondents(table, respondents, seed)
     over = {k: v for k, v in dict(base_url=base_url, model=model, mode=cache_mode).items() if v}
     ms = make_methods(list(methods), reference_pool(table, sample), over, story_max_tokens, role_models, hybrid_calibration)
+    # the methods as built say what the parameters leave out: the endpoint and models from the environment, the embedder, the prompts
+    settings['methods'] = identity_digest(ms)
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
     out = cache_dir()/'results'/f'{digest}.csv'
     return evaluate(table, ms, out, respondents=respondents, folds=tuple(folds), history_k=tuple(history_k) if history_k else None,
                     questions_per_fold=questions_per_fold, seed=seed, workers=workers, progress=progress)
