@@ -69,3 +69,57 @@ def test_an_llm_without_probabilities(setup):
     ks, hs = knn.predict(person, ('Q1', 'Q2'), ['Q3', 'Q4']), h.predict(person, ('Q1', 'Q2'), ['Q3', 'Q4'])
     assert [p.probs for p in hs] == [p.probs for p in ks]          # falls back to the neighbours
     assert json.loads(hs[0].raw)['llm'] is None
+
+
+class Perfect(Uniform):
+    "An LLM component that knows each person's answer (most of its mass on it)."
+    def predict(self, person, profile, test):
+        from valuesim.anchors import Prediction
+        from valuesim.questions import get_question
+        out = []
+        for q in test:
+            o, t = get_question(q).valid_codes, person.get(q)
+            t = int(t) if t is not None and pd.notna(t) and int(t) in o else None
+            p = {c: (.9 if c == t else .1 / max(len(o) - 1, 1)) for c in o} if t is not None else {c: 1 / len(o) for c in o}
+            out.append(Prediction(max(p, key=p.get), p))
+        return out
+
+
+@pytest.fixture(scope='module')
+def gbm_setup(setup, tmp_path_factory):
+    import os
+    os.environ['VALUESIM_CACHE'] = str(tmp_path_factory.mktemp('gbmcache'))   # trained models go to a throwaway folder
+    from valuesim.evaluate import reference_pool
+    from valuesim.gbm import GradientBoosted
+    table, sample, _ = setup
+    return table, sample, GradientBoosted(reference_pool(table, sample), progress=False)
+
+def test_the_hybrid_stands_on_gbm_by_default(setup):
+    from valuesim.evaluate import make_methods, reference_pool
+    table, sample, _ = setup
+    h = make_methods(['hybrid'], reference_pool(table, sample), {'mode': 'live'})[0]
+    assert h.knn.name == 'gbm'
+    assert make_methods(['hybrid'], reference_pool(table, sample), {'mode': 'live'}, hybrid_prior='knn')[0].knn.name == 'knn'
+    with pytest.raises(ValueError, match="hybrid_prior must be 'gbm' or 'knn'"):
+        make_methods(['hybrid'], reference_pool(table, sample), {'mode': 'live'}, hybrid_prior='mode')
+
+def test_useless_llm_hybrid_equals_gbm(gbm_setup, tmp_path):
+    from valuesim.hybrid import Hybrid
+    from valuesim.evaluate import evaluate
+    table, sample, gbm = gbm_setup
+    h = Hybrid(gbm, Uniform(), calibration=6).prepare(table, sample, **RUN)
+    assert h.weights['llm'] == 0. and h.fit_info['prior'] == 'gbm'
+    r = evaluate(table, [gbm, h], tmp_path/'r.csv', respondents=len(sample), **RUN)
+    g_, h_ = (r[r['method'] == m].set_index(['respondent', 'question']).sort_index() for m in ('gbm', 'hybrid'))
+    assert len(h_) == len(g_) > 0 and (h_['predicted_code'].fillna(-9) == g_['predicted_code'].fillna(-9)).all()
+
+def test_perfect_llm_hybrid_follows_it(gbm_setup, tmp_path):
+    from valuesim.hybrid import Hybrid
+    from valuesim.evaluate import evaluate
+    from valuesim.metrics import scored
+    table, sample, gbm = gbm_setup
+    h = Hybrid(gbm, Perfect(), calibration=6).prepare(table, sample, **RUN)
+    assert h.weights['llm'] > 0
+    s = scored(evaluate(table, [gbm, h], tmp_path/'r.csv', respondents=len(sample), **RUN))
+    acc = s.groupby('method')['correct'].mean()
+    assert acc['hybrid'] == 1.0 and acc['hybrid'] > acc['gbm']

@@ -132,6 +132,9 @@ class NearestNeighbours:
         if k < 1: raise ValueError(f'k must be at least 1, got {k}')
         self.reference, self.k, self.alpha = reference, k, alpha
         self.features = ProfileFeatures(reference)   # once: scaling the pool is the slow part
+    def on_pool(self, pool:pd.DataFrame)->'NearestNeighbours':
+        "The same anchor on another pool (the hybrid's calibration)."
+        return NearestNeighbours(pool, self.k, self.alpha)
     def predict(self, person:pd.Series, profile:tuple, test:list)->list[Prediction]:
         if not profile: dist = np.ones(len(self.reference))  # nothing known about the person: everyone is as near
         else: dist = profile_distances(person, self.features, profile)

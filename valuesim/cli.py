@@ -35,7 +35,7 @@ def parser()->argparse.ArgumentParser:
     sub = p.add_subparsers(dest='command', required=True)
     e = sub.add_parser('evaluate', help='run methods over folds x respondents x test questions, appending to a results table')
     e.add_argument('--data', required=True, help="path of a WVS-7 file, or 'synthetic' (the package's synthetic sample, not WVS data)")
-    e.add_argument('--methods', required=True, help='comma-separated: valuesim,no_story,no_caps,no_profile,full_info,rag,valuesim_mean,valuesim_fast,mode,country_mode,knn,hybrid (beyond the paper)')
+    e.add_argument('--methods', required=True, help='comma-separated: valuesim,no_story,no_caps,no_profile,full_info,rag,valuesim_mean,valuesim_fast,mode,country_mode,knn,gbm,hybrid (beyond the paper)')
     e.add_argument('--respondents', type=int, default=100, help='respondents in the protocol sample (default 100)')
     e.add_argument('--folds', default='5', help='comma-separated folds 1..5 (default 5)')
     e.add_argument('--history-k', default=None, help='comma-separated history sizes 0..232 (default: the whole profile)')
@@ -46,6 +46,7 @@ def parser()->argparse.ArgumentParser:
     e.add_argument('--cache', default=None, choices=['cache', 'live', 'replay'], help='response cache mode (default cache)')
     e.add_argument('--workers', type=int, default=2, help='parallel tasks (default 2)')
     e.add_argument('--hybrid-calibration', type=int, default=20, help='calibration respondents for the hybrid (default 20)')
+    e.add_argument('--hybrid-prior', choices=('gbm', 'knn'), default='gbm', help='the anchor the hybrid pools the LLM with (default gbm)')
     e.add_argument('--synthetic-n', type=int, default=2000, help='size of the synthetic sample (default 2000)')
     e.add_argument('--out', required=True, help='results file (.csv, or .parquet)')
     m = sub.add_parser('metrics', help='the metrics table of a results file')
@@ -78,7 +79,7 @@ def evaluate_command(a)->int:
     if a.data == 'synthetic': print('Data: the synthetic sample (NOT WVS data).', file=sys.stderr)
     overrides = {k: v for k, v in dict(base_url=a.base_url, model=a.model, mode=a.cache).items() if v}
     sample = sample_respondents(table, a.respondents, a.seed)
-    methods = make_methods(c['methods'], reference_pool(table, sample), overrides, hybrid_calibration=a.hybrid_calibration)
+    methods = make_methods(c['methods'], reference_pool(table, sample), overrides, hybrid_calibration=a.hybrid_calibration, hybrid_prior=a.hybrid_prior)
     res = evaluate(table, methods, a.out, respondents=a.respondents, folds=c['folds'], history_k=c['history_k'],
                    questions_per_fold=a.questions_per_fold, seed=a.seed, workers=a.workers)
     print(f'{len(res)} rows in {a.out}', file=sys.stderr)

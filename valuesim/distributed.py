@@ -50,10 +50,10 @@ def _worker_store(run_id:str, responses:dict|None)->MemoryCache:
 
 _ANCHORS, _ANCHORS_LOCK = {}, threading.Lock()
 
-def _worker_anchors(run_id:str, reference:pd.DataFrame|None, names:list)->dict:
+def _worker_anchors(run_id:str, reference:pd.DataFrame|None, names:list, run:dict|None=None)->dict:
     "The anchors of a run, built once per worker process (scaling the pool's profile features is the slow part, about 1 s and up to 1 GB)."
     from valuesim.evaluate import ANCHORS as _A
-    need = [n for n in dict.fromkeys(names + (['knn'] if 'hybrid' in names else [])) if n in _A]
+    need = [n for n in dict.fromkeys(names + (['knn', 'gbm'] if 'hybrid' in names else [])) if n in _A]
     if reference is None or not need: return {}
     with _ANCHORS_LOCK:
         if run_id not in _ANCHORS:
@@ -61,7 +61,9 @@ def _worker_anchors(run_id:str, reference:pd.DataFrame|None, names:list)->dict:
             _ANCHORS[run_id] = {}
         built = _ANCHORS[run_id]
         if missing := [n for n in need if n not in built]:
-            built.update((m.name, m) for m in make_methods(missing, reference, {}))
+            for m in make_methods(missing, reference, {}):
+                if hasattr(m, 'prepare') and run is not None: m.prepare(None, None, **run, progress=False)   # gbm: its models, once
+                built[m.name] = m
         return {n: built[n] for n in need}
 
 def build_methods(names:list, # method names (see `valuesim.evaluate.METHODS`)
@@ -89,7 +91,7 @@ def run_respondent(job:dict, # person, fold, k, profile, test, methods, llm_over
     store = _worker_store(run_id, responses)
     tc = TaskCache(store)
     methods = build_methods(job['methods'], reference, job['llm_overrides'], tc, job.get('role_models'),
-                            _worker_anchors(run_id, reference, job['methods']), job.get('hybrid_weights'))
+                            _worker_anchors(run_id, reference, job['methods'], job.get('run')), job.get('hybrid_weights'))
     person, f, k, profile, test = job['person'], job['fold'], job['k'], tuple(job['profile']), list(job['test'])
     rows, errors = [], []
     for m in methods:
@@ -172,7 +174,8 @@ def evaluate_dask(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the
                 rid = str(person['respondent_id'])
                 todo = [n for n in names if (n, models[n], f, k, rid) not in done]
                 if todo: jobs.append(dict(person=person, fold=f, k=k, profile=history_subset(fold.profile, k, rid, seed),
-                                          test=test, methods=todo, llm_overrides=settings, role_models=role_models, hybrid_weights=weights))
+                                          test=test, methods=todo, llm_overrides=settings, role_models=role_models, hybrid_weights=weights,
+                                          run=dict(folds=tuple(folds), questions_per_fold=questions_per_fold, seed=seed)))
     total = len(jobs); jobs = jobs[:max_tasks] if max_tasks is not None else jobs
     meta = dict(respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
                 questions_per_fold=questions_per_fold, seed=seed, methods=names, models=sorted(set(models.values())),

@@ -200,9 +200,16 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
 
 # %% ../nbs/14_evaluate.ipynb #c011
 LLM_METHODS = ('valuesim', 'no_story', 'no_caps', 'no_profile', 'full_info', 'rag', 'valuesim_mean', 'valuesim_fast')
-ANCHORS = ('mode', 'country_mode', 'knn')
+ANCHORS = ('mode', 'country_mode', 'knn', 'gbm')
 BEYOND = ('hybrid',)   # beyond the paper: neighbours and the LLM combined (13b_hybrid)
 METHODS = LLM_METHODS + ANCHORS + BEYOND
+
+def _anchor_class(name:str):
+    "The class of an anchor by name."
+    if name == 'gbm':
+        from valuesim.gbm import GradientBoosted
+        return GradientBoosted
+    return {'mode': PopulationMode, 'country_mode': CountryMode, 'knn': NearestNeighbours}[name]
 
 def make_methods(names:list, # method names (see METHODS)
                  reference:pd.DataFrame|None=None, # the anchors' pool (see `reference_pool`)
@@ -210,7 +217,8 @@ def make_methods(names:list, # method names (see METHODS)
                  story_max_tokens:int=2048, # longest backstory
                  role_models:dict|None=None, # a model per role: {'story': ..., 'modules': ..., 'coordinator': ..., 'baselines': ...}
                  hybrid_calibration:int=20, # calibration respondents of the hybrid
-                 anchors:dict|None=None # anchor objects already built on this reference pool, by name (a Dask worker builds them once)
+                 anchors:dict|None=None, # anchor objects already built on this reference pool, by name (a Dask worker builds them once)
+                 hybrid_prior:str='gbm' # the anchor the hybrid pools the LLM with: 'gbm' (the strongest) or 'knn'
                 )->list:
     "Method objects by name; unknown names are an error listing the known ones."
     if bad := [n for n in names if n not in METHODS]: raise ValueError(f'unknown method(s) {bad}; known: {", ".join(METHODS)}')
@@ -224,7 +232,7 @@ def make_methods(names:list, # method names (see METHODS)
     for n in names:
         if n in ANCHORS:
             if reference is None: raise ValueError(f'the {n} anchor needs a reference pool of other respondents')
-            out.append((anchors or {}).get(n) or {'mode': PopulationMode, 'country_mode': CountryMode, 'knn': NearestNeighbours}[n](reference)); continue
+            out.append((anchors or {}).get(n) or _anchor_class(n)(reference)); continue
         from valuesim.methods import ValueSim, DirectAnswer, StoryModule
         if story is None and n in ('valuesim', 'no_caps', 'valuesim_mean', 'valuesim_fast', 'hybrid'): story = StoryModule(llm('story'), story_max_tokens)
         if n in ('valuesim', 'valuesim_mean'):
@@ -237,7 +245,8 @@ def make_methods(names:list, # method names (see METHODS)
             if reference is None: raise ValueError('the hybrid needs a reference pool of other respondents')
             from valuesim.fast import FastValueSim
             from valuesim.hybrid import Hybrid
-            knn = next((m for m in out if m.name == 'knn'), None) or (anchors or {}).get('knn') or NearestNeighbours(reference)
+            if hybrid_prior not in ('gbm', 'knn'): raise ValueError(f"hybrid_prior must be 'gbm' or 'knn', not {hybrid_prior!r}")
+            knn = next((m for m in out if m.name == hybrid_prior), None) or (anchors or {}).get(hybrid_prior) or _anchor_class(hybrid_prior)(reference)
             part = next((m for m in out if m.name == 'valuesim_fast'), None) or FastValueSim(story, llm('modules'), llm('coordinator'))
             out.append(Hybrid(knn, part, calibration=hybrid_calibration))
         elif n == 'no_story': out.append(ValueSim(None, llm('modules'), llm('coordinator'), use_story=False))

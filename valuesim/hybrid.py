@@ -132,7 +132,8 @@ def fit(self:Hybrid, table:pd.DataFrame, # the tidy respondent table of the run
     "Fit the pooling weights on calibration respondents outside `exclude`; returns (and keeps) them."
     cal = calibration_sample(table, exclude, respondents, seed)
     pool = table[~table['respondent_id'].astype(str).isin(_ids(exclude) | _ids(cal))]
-    knn = NearestNeighbours(pool, self.knn.k, self.knn.alpha)      # no calibration person is their own neighbour
+    knn = self.knn.on_pool(pool)      # the prior learns without the calibration people (none is their own neighbour)
+    if hasattr(knn, 'prepare'): knn.prepare(table, cal, folds, history_k, questions_per_fold, seed, progress)   # gbm: its models
     self._calibration_knn = knn
     from tqdm.auto import tqdm
     tasks = [(f, k, person) for f in folds for k in (history_k or (len(question_fold(f, seed).profile),)) for _, person in cal.iterrows()]
@@ -155,7 +156,7 @@ def fit(self:Hybrid, table:pd.DataFrame, # the tidy respondent table of the run
     best = self.grid.loc[self.grid['objective'].idxmax()]        # first maximum: grid order runs from small LLM weights up
     self.weights = {'knn': float(best['knn']), 'llm': float(best['llm'])}
     K, L, mask, t = _pair_arrays(usable, self.floor)
-    self.fit_info = dict(pooling=self.pooling, weights=self.weights, penalty=self.penalty, respondents=sorted(_ids(cal)),
+    self.fit_info = dict(prior=self.knn.name, pooling=self.pooling, weights=self.weights, penalty=self.penalty, respondents=sorted(_ids(cal)),
                          pairs=len(usable), pairs_without_llm=int(len(pairs) - len(usable)),
                          log_lik_hybrid=float(best['log_lik']), log_lik_knn=float(np.log(K[np.arange(len(t)), t]).mean()),
                          log_lik_llm=float(np.log(L[np.arange(len(t)), t]).mean()),

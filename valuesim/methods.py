@@ -166,7 +166,7 @@ class ValueSim:
             outs[m] = dict(text=r.text, code=parse_answer(r.text, q.valid_codes))
         codes = [o['code'] for o in outs.values()]
         valid = [c for c in codes if c is not None]
-        if valid and len(set(valid)) == 1 and len(valid) == len(codes): final = valid[0]     # unanimous: no call
+        if valid and len(set(valid)) == 1: final = valid[0]     # every valid answer agrees: no call (an unparseable one does not force one)
         elif self.integration == 'mean': final = ceiling_of_mean(codes, q.valid_codes)
         else:
             analyses = '\n\n'.join(f"Analyst {i} ({m} view) chose {o['code'] if o['code'] is not None else 'no valid option'}: {_analysis(o['text'])}"
