@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['LLM_METHODS', 'ANCHORS', 'BEYOND', 'METHODS', 'respondent_table', 'sample_respondents', 'reference_pool',
-           'repair_results', 'method_clients', 'method_identity', 'identity_digest', 'evaluate', 'make_methods',
-           'read_results']
+           'repair_results', 'method_clients', 'method_identity', 'identity_digest', 'ProgressFile', 'evaluate',
+           'make_methods', 'read_results']
 
 # %% ../nbs/14_evaluate.ipynb #c003
 import csv as csv_module, hashlib, json, os, threading, time, warnings
@@ -134,6 +134,30 @@ def identity_digest(methods:list)->str:
     "One short digest of the identities of `methods`."
     return hashlib.sha256(json.dumps([method_identity(m) for m in methods], sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+# %% ../nbs/14_evaluate.ipynb #c008p
+class ProgressFile:
+    "Where a run reports its progress for a terminal that is not its own (`make paper` runs the evaluation inside a notebook): JSON lines at `VALUESIM_PROGRESS`."
+    def __init__(self, methods:list, total:int, what:str='evaluating', every:float=1.0):
+        self.path = os.environ.get('VALUESIM_PROGRESS')
+        self.clients = list({id(c): c for m in methods for c in method_clients(m)}.values())
+        self.total, self.what, self.every, self.done, self.t0, self.last = total, what, every, 0, time.time(), 0.
+        self.write(force=True)
+    def snapshot(self)->dict:
+        "Tasks done and the clients' calls, cache hits, tokens and cost so far, with the time left at this pace."
+        st = [c.stats.as_dict() for c in self.clients]
+        costs = [s['cost_usd'] for s in st]
+        el = time.time() - self.t0
+        return dict(what=self.what, done=self.done, total=self.total, elapsed_s=round(el, 1),
+                    left_s=round(el / self.done * (self.total - self.done), 1) if self.done else None,
+                    calls=sum(s['live_calls'] for s in st), hits=sum(s['cache_hits'] for s in st),
+                    tokens=sum(s['prompt_tokens'] + s['completion_tokens'] for s in st),
+                    cost_usd=None if any(c is None for c in costs) else round(sum(costs), 4))
+    def write(self, force:bool=False):
+        if not self.path or (not force and time.time() - self.last < self.every and self.done < self.total): return
+        self.last = time.time()
+        with open(self.path, 'a', encoding='utf-8') as f: f.write(json.dumps(self.snapshot()) + '\n')
+    def update(self, n:int=1): self.done += n; self.write()
+
 # %% ../nbs/14_evaluate.ipynb #c009
 def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synthetic sample)
              methods:list, # method objects: `.name`, `.model`, `.predict(person, profile, test) -> [Prediction]`
@@ -179,6 +203,7 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
     meta_path.write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     from tqdm.auto import tqdm
     bar = tqdm(total=len(tasks), desc='evaluating', unit='task', disable=not progress)
+    report = ProgressFile(methods, len(tasks))   # for `make paper`'s terminal: the notebook's own bar is not shown there
     def run(task):
         m, person, f, k, profile, test = task
         return _task_rows(m, person, f, k, profile, test, m.predict(person, profile, test))
@@ -190,7 +215,7 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
             # not yet started are cancelled and nothing is written for the failed one, so a rerun asks again
             rows = fut.result()
             with lock: _append_task(csv, rows)
-            bar.update(1)
+            bar.update(1); report.update()
     finally:
         pool.shutdown(wait=True, cancel_futures=True); bar.close()
     results = read_results(csv)
