@@ -86,13 +86,11 @@ class Perfect(Uniform):
 
 
 @pytest.fixture(scope='module')
-def gbm_setup(setup, tmp_path_factory):
-    import os
-    os.environ['VALUESIM_CACHE'] = str(tmp_path_factory.mktemp('gbmcache'))   # trained models go to a throwaway folder
+def gbm_setup(setup):
     from valuesim.evaluate import reference_pool
     from valuesim.gbm import GradientBoosted
     table, sample, _ = setup
-    return table, sample, GradientBoosted(reference_pool(table, sample), progress=False)
+    return table, sample, GradientBoosted(reference_pool(table, sample), cache=False, progress=False)   # no model files left behind
 
 def test_the_hybrid_stands_on_gbm_by_default(setup):
     from valuesim.evaluate import make_methods, reference_pool
