@@ -162,7 +162,7 @@ def evaluate_dask(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the
     if cache is None and uses_llm and settings['mode'] != 'live': cache = ResponseCache()
     weights = None
     if 'hybrid' in names:   # the hybrid learns its weights once, here, from calibration respondents outside the sample (as `evaluate` does)
-        hy = next(m for m in make_methods(names, reference, {k: v for k, v in settings.items()}, role_models=role_models) if m.name == 'hybrid')
+        hy = next(m for m in make_methods(names, reference, settings, role_models=role_models) if m.name == 'hybrid')
         hy.prepare(table, sample, folds=tuple(folds), history_k=history_k, questions_per_fold=questions_per_fold, seed=seed, progress=progress)
         weights = hy.weights
     done, jobs = _done_tasks(csv), []

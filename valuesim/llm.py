@@ -326,7 +326,7 @@ class LLM:
     def _request(self, kind:str, body:dict, sample:int=0, model:str|None=None, url:str|None=None)->tuple[dict, bool]:
         "The response to one request (from the cache when allowed) and whether it came from the cache."
         model = model or self.model
-        key = request_key(self.endpoint if not url else url, model, kind, body, sample)
+        key = request_key(self.endpoint, model, kind, body, sample)   # another base URL (DeepSeek's beta) sends another body
         self.stats.add(requests=1)
         if self.mode != 'live':
             hit = self.cache.get(key)
@@ -344,6 +344,9 @@ class LLM:
             self.stats.add(cache_hits=1)
             return resp, True
         try:
+            # the call this one would repeat may have finished between the cache lookup above and now
+            if self.mode != 'live' and (hit := self.cache.get(key)) is not None:
+                self.stats.add(cache_hits=1); mine.set_result(hit); return hit, True
             t0 = time.perf_counter()
             resp = self._call(kind, body, model, url)
             # the live call's duration travels with the stored response, so cost tables made from a replay
