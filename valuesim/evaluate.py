@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['LLM_METHODS', 'ANCHORS', 'BEYOND', 'METHODS', 'respondent_table', 'sample_respondents', 'reference_pool',
-           'repair_results', 'method_clients', 'method_identity', 'identity_digest', 'ProgressFile', 'evaluate',
-           'make_methods', 'read_results']
+           'repair_results', 'run_tasks', 'method_clients', 'method_identity', 'identity_digest', 'ProgressFile',
+           'evaluate', 'make_methods', 'read_results']
 
 # %% ../nbs/14_evaluate.ipynb #c003
 import csv as csv_module, hashlib, json, os, threading, time, warnings
@@ -96,6 +96,25 @@ def repair_results(csv:Path)->int:
     tmp = csv.with_name(csv.name + '.repair'); tmp.write_bytes(out); os.replace(tmp, csv)
     return len(lines) - len(keep)
 
+# %% ../nbs/14_evaluate.ipynb #c008t
+def run_tasks(sample:pd.DataFrame, # the evaluated respondents (`sample_respondents`)
+              methods:list, # method objects
+              folds:tuple=(5,), history_k:tuple|None=None, questions_per_fold:int|None=None, seed:int=PROTOCOL_SEED,
+              done:set=frozenset() # (method, model, fold, k, respondent) already in the results file
+             )->list[tuple]:
+    "The tasks of a run still to do, in run order: (method, person, fold, k, profile, test questions)."
+    tasks = []
+    for f in folds:
+        fold = question_fold(f, seed)
+        test = list(fold.test[:questions_per_fold] if questions_per_fold else fold.test)
+        for k in (history_k or (len(fold.profile),)):
+            for _, person in sample.iterrows():
+                profile = history_subset(fold.profile, k, str(person['respondent_id']), seed)
+                for m in methods:
+                    if (m.name, getattr(m, 'model', 'none'), f, k, str(person['respondent_id'])) not in done:
+                        tasks.append((m, person, f, k, profile, test))
+    return tasks
+
 # %% ../nbs/14_evaluate.ipynb #c008i
 def _parts(method, depth:int=4)->list:
     "The objects a method is built from (its story module, its clients, the methods a hybrid combines), itself first."
@@ -183,17 +202,8 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
     if clash := sorted(n for n in ids if n in old and old[n] != ids[n]):
         raise ValueError(f'{csv} holds results of {", ".join(clash)} made with other settings (endpoint, model, embedder, prompts or the '
                          "method's own settings); write them to another results file, or remove this one to start again")
-    done, lock = _done_tasks(csv), threading.Lock()
-    tasks = []
-    for f in folds:
-        fold = question_fold(f, seed)
-        test = list(fold.test[:questions_per_fold] if questions_per_fold else fold.test)
-        for k in (history_k or (len(fold.profile),)):
-            for _, person in sample.iterrows():
-                profile = history_subset(fold.profile, k, str(person['respondent_id']), seed)
-                for m in methods:
-                    if (m.name, getattr(m, 'model', 'none'), f, k, str(person['respondent_id'])) not in done:
-                        tasks.append((m, person, f, k, profile, test))
+    lock = threading.Lock()
+    tasks = run_tasks(sample, methods, folds, history_k, questions_per_fold, seed, _done_tasks(csv))
     meta = dict(respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
                 questions_per_fold=questions_per_fold, seed=seed, methods=[m.name for m in methods],
                 models=sorted({getattr(m, 'model', 'none') for m in methods}),

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 import httpx, openai
-from .cache import ResponseCache, request_key, cache_mode, CacheMiss, describe_request
+from .cache import ResponseCache, request_key, cache_mode, CacheMiss, describe_request, dry_run
 
 # %% ../nbs/08_llm.ipynb #c005
 class LLMError(RuntimeError): "A request to the LLM endpoint failed."
@@ -334,6 +334,7 @@ class LLM:
             if self.mode == 'replay':
                 raise CacheMiss(f'replay mode and no recorded response for: {describe_request(kind, model, body, key)} '
                                 f'(endpoint {self.endpoint}); record it by running once with VALUESIM_CACHE_MODE=cache')
+        if (planner := dry_run()) is not None: return planner.chat(self, kind, body, model, key), False   # a plan: counted, not called
         # one live call per request key: identical requests in flight at once (every respondent's no-profile question,
         # fast mode and the hybrid scoring the same prompt) wait for the first one's answer
         with _INFLIGHT_LOCK:

@@ -72,8 +72,23 @@ def run_methods(methods:list, # method names
     settings['methods'] = identity_digest(ms)
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
     out = cache_dir()/'results'/f'{digest}.csv'
+    if plan_dir := os.environ.get('VALUESIM_PLAN'):   # `valuesim plan`: count what this evaluation would ask, call nothing
+        return _record_plan(plan_dir, table, ms, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress)
     return evaluate(table, ms, out, respondents=respondents, folds=tuple(folds), history_k=tuple(history_k) if history_k else None,
                     questions_per_fold=questions_per_fold, seed=seed, workers=workers, progress=progress)
+
+# %% ../nbs/16_paper.ipynb #c009p
+def _record_plan(plan_dir, table, methods, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress)->pd.DataFrame:
+    "Plan one evaluation into `plan_dir/plan.jsonl` (tasks its results file holds cost nothing); an empty results table for the notebook."
+    from valuesim.evaluate import _done_tasks, repair_results
+    from valuesim.metrics import RESULT_COLUMNS
+    from valuesim.plan import plan_evaluation
+    if out.exists(): repair_results(out)
+    p = plan_evaluation(table, methods, respondents, tuple(folds), tuple(history_k) if history_k else None, questions_per_fold, seed,
+                        workers, _done_tasks(out), plan_dir, progress)
+    p['notebook'] = os.environ.get('VALUESIM_PLAN_NOTEBOOK')
+    with open(Path(plan_dir)/'plan.jsonl', 'a', encoding='utf-8') as f: f.write(json.dumps(p, default=str) + '\n')
+    return pd.DataFrame(columns=RESULT_COLUMNS)
 
 # %% ../nbs/16_paper.ipynb #c010
 def save_table(df:pd.DataFrame, # the table, as it should be read

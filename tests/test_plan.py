@@ -1,0 +1,90 @@
+"""The plan counts what a run will ask before it asks: against stand-in endpoints on 127.0.0.1, the planned calls equal
+the calls a cold run then makes where nothing is uncertain (one-call methods on an OpenAI-like server), bound them
+from above where something is (ValueSim's coordinator, second scoring steps), and drop to zero once the run is cached."""
+import subprocess, sys
+import pytest, yaml
+from valuesim.standin import StandIn
+from valuesim.evaluate import respondent_table, make_methods, evaluate, _done_tasks
+from valuesim.plan import plan_evaluation, plan_table
+
+RUN = dict(respondents=3, folds=(5,), questions_per_fold=4, seed=42)
+
+@pytest.fixture(scope='module')
+def table(): return respondent_table('synthetic', synthetic_n=300)
+
+def methods(table, url, names, cache_dir, monkeypatch):
+    monkeypatch.setenv('VALUESIM_CACHE', str(cache_dir))
+    return make_methods(names, table, dict(base_url=url, model='standin-7b', mode='cache'))
+
+def calls(plan): return sum(c['calls'] for c in plan['clients'])
+
+def test_one_call_methods_plan_exactly_what_a_cold_run_asks(table, tmp_path, monkeypatch):
+    with StandIn(latency=0, kind='openai') as s:   # whole-number tokens: no second step, nothing left to chance
+        ms = methods(table, s.url, ['no_profile', 'full_info', 'mode'], tmp_path / 'cache', monkeypatch)
+        plan = plan_evaluation(table, ms, **RUN, progress=False)
+        assert s.counts()['requests'] == 0                     # planning asked nothing
+        evaluate(table, ms, tmp_path / 'r.csv', **RUN, workers=2, progress=False)
+        asked = s.counts()['requests']
+    # no_profile asks every respondent the same questions: planned once each, as the single-flight run asks them
+    assert calls(plan) == asked == 4 + 3 * 4
+    assert plan['tasks'] == 9 and plan['llm_tasks'] == 6
+
+def test_valuesim_plan_bounds_the_run_and_a_cached_run_plans_nothing(table, tmp_path, monkeypatch):
+    with StandIn(latency=0, kind='vllm') as s:
+        ms = methods(table, s.url, ['valuesim', 'no_caps'], tmp_path / 'cache', monkeypatch)
+        before = plan_evaluation(table, ms, **RUN, progress=False)
+        evaluate(table, ms, tmp_path / 'r.csv', **RUN, workers=2, progress=False)
+        asked = s.counts()['requests']
+        after = plan_evaluation(table, ms, **RUN, progress=False)                              # everything is cached now
+        resumed = plan_evaluation(table, ms, **RUN, done=_done_tasks(tmp_path / 'r.csv'), progress=False)
+    assert asked <= calls(before) <= 1.6 * asked               # an upper bound, and not a wild one
+    story_and_modules = 3 + 3 * 3 * 4 + 3                      # a story each, three modules per question, no_caps's one call each (x4 below)
+    assert calls(before) >= story_and_modules
+    assert calls(after) == 0 and sum(c['cached'] for c in after['clients']) > 0
+    assert resumed['tasks_done'] == resumed['tasks'] == 6 and resumed['llm_tasks'] == 0
+
+def test_plan_table_estimates_time_from_the_measured_speed(table, tmp_path, monkeypatch):
+    from valuesim.llm import LLM
+    from valuesim.plan import measure_speed
+    with StandIn(latency=0.03, kind='openai') as s:
+        ms = methods(table, s.url, ['no_profile', 'full_info'], tmp_path / 'cache', monkeypatch)
+        plan = plan_evaluation(table, ms, **RUN, workers=4, progress=False)
+        speed = measure_speed(LLM(base_url=s.url, model='standin-7b', mode='live'))
+        t = plan_table([{**plan, 'notebook': 'nb'}], {c['endpoint']: speed for c in plan['clients']})
+    est = t.time_s.iloc[0]
+    assert calls(plan) * 0.03 / 4 <= est <= calls(plan) * 0.3 / 4   # the stand-in's latency is the floor; four calls at once
+    assert t.cost_usd.iloc[0] is None or t.cost_usd.isna().iloc[0]   # a self-hosted model has no price: no made-up cost
+
+def test_plan_command_stops_on_a_missing_wvs_file(tmp_path):
+    p = tmp_path / 'p.yaml'
+    p.write_text(yaml.safe_dump({'common': {'data': str(tmp_path / 'missing.csv')}}))
+    r = subprocess.run([sys.executable, '-m', 'valuesim.run', '--params', str(p), '--plan'], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and 'missing.csv not found' in r.stderr and 'planning' not in r.stderr
+
+def test_valuesim_plan_is_the_same_check(tmp_path):
+    p = tmp_path / 'p.yaml'
+    p.write_text(yaml.safe_dump({'common': {'data': str(tmp_path / 'missing.csv')}}))
+    r = subprocess.run([sys.executable, '-c', 'import sys; from valuesim.cli import main; sys.exit(main())', 'plan', '--params', str(p)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and 'missing.csv not found' in r.stderr
+
+def test_placeholder_backstories_keep_people_apart(table, tmp_path, monkeypatch):
+    "Each person's planned backstory is their own, so their module requests are never counted as one (six people, one question)."
+    with StandIn(latency=0, kind='openai') as s:
+        ms = methods(table, s.url, ['valuesim'], tmp_path / 'cache', monkeypatch)
+        plan = plan_evaluation(table, ms, respondents=6, folds=(5,), questions_per_fold=1, seed=42, progress=False)
+    c = plan['clients'][0]
+    assert c['repeats'] == 0 and c['calls'] == 6 * (1 + 3 + 1)   # story, three modules, the coordinator: per person
+
+def test_plan_paper_runs_the_notebooks_dry(tmp_path, monkeypatch):
+    "`make plan` on the smoke settings: the committed recordings answer every call, and no table, figure or result is written."
+    from valuesim.run import plan_paper
+    from valuesim.paths import tables_dir, figures_dir
+    monkeypatch.setenv('VALUESIM_CACHE', str(tmp_path / 'cache'))
+    before = {p: p.stat().st_mtime for d in (tables_dir(), figures_dir()) for p in d.iterdir()}
+    table, notes, text = plan_paper('params/smoke.yaml', only=['table_ablation', 'table_data_sample'], progress=False)
+    row = table.set_index('notebook').loc['table_ablation']
+    assert row.calls == 0 and row.cached > 0 and row.tasks == 6
+    assert 'table_ablation' in text and 'not the paper' in text
+    assert {p: p.stat().st_mtime for d in (tables_dir(), figures_dir()) for p in d.iterdir()} == before
+    assert not (tmp_path / 'cache' / 'results').exists() or not any((tmp_path / 'cache' / 'results').iterdir())
