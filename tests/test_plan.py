@@ -88,3 +88,14 @@ def test_plan_paper_runs_the_notebooks_dry(tmp_path, monkeypatch):
     assert 'table_ablation' in text and 'not the paper' in text
     assert {p: p.stat().st_mtime for d in (tables_dir(), figures_dir()) for p in d.iterdir()} == before
     assert not (tmp_path / 'cache' / 'results').exists() or not any((tmp_path / 'cache' / 'results').iterdir())
+
+def test_a_plan_leaves_no_placeholder_behind(table, tmp_path, monkeypatch):
+    "Planning with the same method objects first changes nothing in the run that follows (no planned backstory is remembered)."
+    with StandIn(latency=0, kind='vllm') as s:
+        ms = methods(table, s.url, ['valuesim'], tmp_path / 'a', monkeypatch)
+        plan_evaluation(table, ms, **RUN, progress=False)
+        planned_first = evaluate(table, ms, tmp_path / 'a.csv', **RUN, progress=False)
+        fresh = evaluate(table, methods(table, s.url, ['valuesim'], tmp_path / 'b', monkeypatch), tmp_path / 'b.csv', **RUN, progress=False)
+    key = ['respondent', 'question']
+    cols = ['respondent', 'question', 'predicted_code', 'probs', 'calls']
+    assert planned_first[cols].sort_values(key).reset_index(drop=True).equals(fresh[cols].sort_values(key).reset_index(drop=True))

@@ -42,7 +42,7 @@ def _format_throughput(r:dict)->str:
 
 def _bench_endpoint(a)->dict:
     from valuesim.endpointbench import bench_endpoint
-    return bench_endpoint(latency=a.latency, kind=a.kind, respondents=a.respondents, workers=a.workers, bare_calls=a.bare_calls,
+    return bench_endpoint(latency=a.latency, kind=a.kind, respondents=a.respondents, workers=a.workers,
                           kill_after=a.kill_after, progress=not a.json)
 
 def bench_parser()->argparse.ArgumentParser:
@@ -78,7 +78,6 @@ def bench_parser()->argparse.ArgumentParser:
     ep.add_argument('--kind', default='vllm', choices=('openai', 'vllm', 'llamacpp', 'deepseek', 'generic'), help='which server the stand-in behaves as')
     ep.add_argument('--respondents', type=int, default=10, help='respondents of the synthetic sample, fold 5, 58 test questions (default 10)')
     ep.add_argument('--workers', type=int, default=8, help="valuesim's workers and the bare client's threads (default 8, as params/paper.yaml)")
-    ep.add_argument('--bare-calls', type=int, default=3000, help='requests the bare client sends (default 3000)')
     ep.add_argument('--kill-after', type=float, default=10., help='seconds before the run is killed (default 10)')
     ep.set_defaults(run=_bench_endpoint)
     for s in sub.choices.values(): s.add_argument('--json', action='store_true', help='print one JSON object')

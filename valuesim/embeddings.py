@@ -39,7 +39,7 @@ def _normalise(a:np.ndarray)->np.ndarray:
 BATCH = 256 # texts per live embedding request (OpenAI takes up to 2,048 inputs per request)
 _said = set()
 
-def _through_cache(texts:list, keys:list, cache, mode:str, compute, describe:str, stats=None)->list:
+def _through_cache(texts:list, keys:list, cache, mode:str, compute, describe:str, stats=None, request_of=None)->list:
     "One vector per text: each distinct key answered by the cache, the rest computed in batches by `compute` and stored one entry per text."
     vecs, todo = {}, {}
     for t, k in zip(texts, keys):
@@ -52,9 +52,10 @@ def _through_cache(texts:list, keys:list, cache, mode:str, compute, describe:str
         first = next(iter(todo.values()))
         raise CacheMiss(f'replay mode and no recorded embedding for {len(todo)} text(s) ({describe}), first: {first[:80]!r}; '
                         'record them by running once with VALUESIM_CACHE_MODE=cache')
-    if todo and (planner := dry_run()) is not None:   # a plan: the texts are counted, not embedded
+    if todo and (planner := dry_run()) is not None:   # a plan counts the texts; a batch export writes the endpoint's requests down
         dim = len(next(iter(vecs.values()))) if vecs else None
-        vecs.update(planner.embed(todo, describe, dim)); todo = {}
+        got = planner.embed(todo, describe, dim, request_of)   # None: embed them here (the offline embedder in a batch export)
+        if got is not None: vecs.update(got); todo = {}
     items = list(todo.items())
     for i in range(0, len(items), BATCH):
         batch = items[i:i + BATCH]
@@ -85,7 +86,8 @@ def embed(texts:list[str]|str, # texts to embed (one string gives one row)
             llm.stats.add(live_calls=1, prompt_tokens=u.get('prompt_tokens') or 0)
             rows = sorted(resp['data'], key=lambda d: d.get('index', 0))
             return [(r['embedding'], (llm.endpoint, model, {'input': [t]})) for r, t in zip(rows, batch)]
-        rows = _through_cache(texts, keys, cache, mode, compute, f'{model} at {llm.endpoint}', llm.stats)
+        rows = _through_cache(texts, keys, cache, mode, compute, f'{model} at {llm.endpoint}', llm.stats,
+                              request_of=lambda t: (llm.endpoint, model, {'input': [t]}))
         return _normalise(np.asarray(rows, dtype=np.float32)) if rows else np.zeros((0, 0), np.float32)
     if llm is not None and llm.base_url and 'offline' not in _said:
         _said.add('offline')

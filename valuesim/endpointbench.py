@@ -11,21 +11,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # %% ../nbs/14c_endpointbench.ipynb #c005
-def bare_rate(url:str, model:str, # the endpoint
-              calls:int=2000, # requests to send
+def bare_rate(url:str, # the endpoint's base URL
+              requests:list, # (path, body) pairs to send, e.g. what valuesim sent (`StandIn(keep_bodies=True).received`)
               workers:int=8 # threads sending them
              )->dict:
-    "Requests per second a bare threaded `openai` client gets from the endpoint: one-token scoring requests, all distinct."
-    import openai
-    client = openai.OpenAI(base_url=url, api_key='not-needed', max_retries=0)
-    def one(i):
-        client.chat.completions.create(model=model, messages=[{'role': 'user', 'content': f'Question {i}\nOPTIONS\n1. yes\n2. no'}],
-                                       max_tokens=1, temperature=0, logprobs=True, top_logprobs=20)
-    one(-1)   # the connection and the client are set up outside the timing
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(workers) as ex: list(ex.map(one, range(calls)))
-    wall = time.perf_counter() - t0
-    return dict(calls=calls, wall_s=round(wall, 2), calls_per_s=round(calls / wall, 1))
+    "Requests per second a bare threaded HTTP client (httpx, as under the openai client) gets sending `requests` and nothing else."
+    import httpx
+    from urllib.parse import urlparse
+    requests = list(requests)   # a copy: the stand-in appends to its `received` as this runs
+    u = urlparse(url); origin = f'{u.scheme}://{u.netloc}'   # the paths received are absolute (/v1/..., DeepSeek's /beta/...)
+    with httpx.Client(timeout=300, limits=httpx.Limits(max_connections=workers * 2)) as client:
+        def one(pb): client.post(origin + pb[0], json=pb[1]).raise_for_status()
+        one(requests[0])   # the connection is set up outside the timing
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(workers) as ex: list(ex.map(one, requests))
+        wall = time.perf_counter() - t0
+    return dict(calls=len(requests), wall_s=round(wall, 2), calls_per_s=round(len(requests) / wall, 1))
 
 # %% ../nbs/14c_endpointbench.ipynb #c006
 def _run(standin, methods:list, respondents:int, workers:int, cache_dir:Path, embed_model:str|None=None,
@@ -98,7 +99,6 @@ def bench_endpoint(latency:float=0.02, # seconds the stand-in takes per request
                    kind:str='vllm', # which server it behaves as
                    respondents:int=10, # respondents of the synthetic sample (fold 5, all 58 test questions)
                    workers:int=8, # valuesim's workers and the bare client's threads
-                   bare_calls:int=3000, # requests the bare client sends
                    kill_after:float=10., # seconds before the kill
                    progress:bool=True)->dict:
     "The three measurements on one stand-in; targets: >= 40% of the bare rate, RAG <= 1.5x full_info, no repeat beyond the lost."
@@ -106,9 +106,9 @@ def bench_endpoint(latency:float=0.02, # seconds the stand-in takes per request
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if progress else (lambda m: None)
     out = dict(latency_s=latency, kind=kind, respondents=respondents, workers=workers)
     with StandIn(latency=latency, kind=kind, keep_bodies=True) as s:
-        say('bare client ...'); b = bare_rate(s.url, s.model, bare_calls, workers)
         say('valuesim + full_info, cold ...')
         with tempfile.TemporaryDirectory(prefix='valuesim-bench-') as d: v = _run(s, ['valuesim', 'full_info'], respondents, workers, Path(d))
+        say('the same requests from a bare client ...'); b = bare_rate(s.url, list(s.received), workers)
         out.update(bare_calls_per_s=b['calls_per_s'], valuesim_calls_per_s=v['calls_per_s'], valuesim_calls=v['calls'], valuesim_wall_s=v['wall_s'],
                    share_of_bare=round(v['calls_per_s'] / b['calls_per_s'], 3))
         say('RAG against full_info ...'); out.update(rag_vs_full_info(s, respondents, workers))

@@ -16,6 +16,7 @@ from .questions import get_question
 from .protocol import sample_rows, question_fold, history_subset, exclusion_reason, PROTOCOL_SEED
 from .metrics import RESULT_COLUMNS
 from .anchors import Prediction, PopulationMode, CountryMode, NearestNeighbours
+from .cache import dry_run, BatchPending
 
 # %% ../nbs/14_evaluate.ipynb #c005
 def respondent_table(data:str|Path='synthetic', # a WVS-7 file path, or 'synthetic'
@@ -194,8 +195,14 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
     csv.parent.mkdir(parents=True, exist_ok=True)
     if cut := repair_results(csv): warnings.warn(f'{csv}: the last write was torn (the run was cut off mid-write); {cut} row(s) of that task are redone')
     sample = sample_respondents(table, respondents, seed)
-    for m in methods:   # methods that learn from other respondents (the hybrid's weights) do it once, before any task
-        if hasattr(m, 'prepare'): m.prepare(table, sample, folds=tuple(folds), history_k=history_k, questions_per_fold=questions_per_fold, seed=seed, progress=progress)
+    batch = getattr(dry_run(), 'begin_task', None) and dry_run()   # a batch export: tasks that need what it writes down wait for a later round
+    for m in list(methods):   # methods that learn from other respondents (the hybrid's weights) do it once, before any task
+        if not hasattr(m, 'prepare'): continue
+        if batch: batch.begin_task()
+        try: m.prepare(table, sample, folds=tuple(folds), history_k=history_k, questions_per_fold=questions_per_fold, seed=seed, progress=progress)
+        except ValueError:   # fitted on placeholders, a hybrid finds nothing to fit: its calibration is in this round's batch
+            if not (batch and batch.task_pending()): raise
+        if batch and batch.task_pending(): methods = [x for x in methods if x is not m]; batch.pending_tasks += 1
     # a results file holds one setup per method: rows made with another endpoint, model, prompt or setting are not resumed
     meta_path, ids = Path(str(out) + '.meta.json'), {m.name: identity_digest([m]) for m in methods}
     old = json.loads(meta_path.read_text()).get('identities') or {} if meta_path.exists() and csv.exists() and csv.stat().st_size else {}
@@ -216,19 +223,23 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
     report = ProgressFile(methods, len(tasks))   # for `make paper`'s terminal: the notebook's own bar is not shown there
     def run(task):
         m, person, f, k, profile, test = task
-        return _task_rows(m, person, f, k, profile, test, m.predict(person, profile, test))
+        if batch: batch.begin_task()
+        preds = m.predict(person, profile, test)
+        if batch and batch.task_pending(): raise BatchPending(f'{m.name} {person["respondent_id"]} fold {f}')
+        return _task_rows(m, person, f, k, profile, test, preds)
     pool = ThreadPoolExecutor(max(1, workers))
     try:
         futs = [pool.submit(run, t) for t in tasks]
         for fut in as_completed(futs):
             # an error that concerns the run (a refused key, a used-up quota, an unknown model) ends it here: tasks
             # not yet started are cancelled and nothing is written for the failed one, so a rerun asks again
-            rows = fut.result()
+            try: rows = fut.result()
+            except BatchPending: batch.pending_tasks += 1; bar.update(1); continue   # not written: the next round finishes it
             with lock: _append_task(csv, rows)
             bar.update(1); report.update()
     finally:
         pool.shutdown(wait=True, cancel_futures=True); bar.close()
-    results = read_results(csv)
+    results = read_results(csv) if csv.exists() else pd.DataFrame(columns=RESULT_COLUMNS)   # no task finished (a batch export's first round)
     if out.suffix == '.parquet': results.to_parquet(out, index=False)
     results.attrs['meta'] = meta      # the run's settings and any learned weights, as in <out>.meta.json
     return results

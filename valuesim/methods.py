@@ -72,7 +72,7 @@ class StoryModule:
             u = r.usage
             b = Backstory(r.text.strip(), len(facts), 1, u.get('prompt_tokens', 0), u.get('completion_tokens', 0),
                           r.seconds, r.finish_reason)
-            self._memo[key] = b
+            if not ({'planned', 'pending'} & set((r.raw or {}).get('valuesim') or {})): self._memo[key] = b   # a plan's or batch export's placeholder is never remembered
             return b
 
 # %% ../nbs/13_methods.ipynb #c011

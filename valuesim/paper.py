@@ -74,6 +74,8 @@ def run_methods(methods:list, # method names
     out = cache_dir()/'results'/f'{digest}.csv'
     if plan_dir := os.environ.get('VALUESIM_PLAN'):   # `valuesim plan`: count what this evaluation would ask, call nothing
         return _record_plan(plan_dir, table, ms, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress)
+    if batch := os.environ.get('VALUESIM_BATCH_EXPORT'):   # a batch round: write down what this evaluation waits for, call nothing
+        return _record_export(batch, table, ms, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress)
     return evaluate(table, ms, out, respondents=respondents, folds=tuple(folds), history_k=tuple(history_k) if history_k else None,
                     questions_per_fold=questions_per_fold, seed=seed, workers=workers, progress=progress)
 
@@ -89,6 +91,24 @@ def _record_plan(plan_dir, table, methods, out, respondents, folds, history_k, q
     p['notebook'] = os.environ.get('VALUESIM_PLAN_NOTEBOOK')
     with open(Path(plan_dir)/'plan.jsonl', 'a', encoding='utf-8') as f: f.write(json.dumps(p, default=str) + '\n')
     return pd.DataFrame(columns=RESULT_COLUMNS)
+
+# %% ../nbs/16_paper.ipynb #c009e
+def _record_export(batch_file, table, methods, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress)->pd.DataFrame:
+    "One batch round of one evaluation: its waiting requests are added to `batch_file` (each once); finished tasks go to its results file as usual."
+    import tempfile
+    from valuesim.batch import export_batch
+    from valuesim.evaluate import read_results
+    from valuesim.metrics import RESULT_COLUMNS
+    batch_file = Path(batch_file)
+    with tempfile.TemporaryDirectory() as d:
+        r = export_batch(table, methods, Path(d)/'part.jsonl', out, respondents, tuple(folds), tuple(history_k) if history_k else None,
+                         questions_per_fold, seed, workers, progress)
+        have = {json.loads(l)['custom_id'] for l in batch_file.read_text().splitlines() if l.strip()} if batch_file.exists() else set()
+        new = [l for l in (Path(d)/'part.jsonl').read_text().splitlines() if l.strip() and json.loads(l)['custom_id'] not in have]
+    with open(batch_file, 'a', encoding='utf-8') as f: f.write(''.join(l + '\n' for l in new))
+    if log := os.environ.get('VALUESIM_BATCH_LOG'):
+        with open(log, 'a', encoding='utf-8') as f: f.write(json.dumps({**r, 'added': len(new), 'notebook': os.environ.get('VALUESIM_PLAN_NOTEBOOK')}) + '\n')
+    return read_results(out) if Path(out).exists() else pd.DataFrame(columns=RESULT_COLUMNS)
 
 # %% ../nbs/16_paper.ipynb #c010
 def save_table(df:pd.DataFrame, # the table, as it should be read

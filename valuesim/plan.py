@@ -88,7 +88,7 @@ class Planner:
             choice['message'] = {'role': 'assistant', 'content': (f'Reason: [{key[:16]}] ' + 'plan ' * c)[:max(40, 4 * c)]}
         return {'choices': [choice], 'usage': {'prompt_tokens': p, 'completion_tokens': c}, 'valuesim': {'planned': True}}
 
-    def embed(self, todo:dict, describe:str, dim:int|None=None)->dict:
+    def embed(self, todo:dict, describe:str, dim:int|None=None, request_of=None)->dict:
         "Placeholder vectors for texts not embedded yet (key -> text), counted per embedder."
         with self._lock:
             new = [k for k in todo if k not in self.seen]

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['paper_notebooks', 'provenance_path', 'load_params', 'params_for', 'preflight', 'run_paper', 'plan_paper',
-           'check_paper', 'main']
+           'export_paper', 'check_paper', 'main']
 
 # %% ../nbs/50_run.ipynb #c003
 import argparse, contextlib, json, os, sys, tempfile, threading, time
@@ -136,35 +136,42 @@ def _speeds(evaluations:list)->tuple[dict, list]:
                      f"+ {sp['s_per_completion_token'] * 1000:.1f} ms a completion token ({sp['measured_on']}), {workers} call(s) at once")
     return speeds, notes
 
-def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
-               only:list|None=None, # notebook names (default: all)
-               progress:bool=True)->tuple:
-    "Run every paper notebook dry (nothing called, nothing written to tables/, figures/ or the cache); the plan table, its notes, and the text."
+def _dry_notebooks(params:dict, nbs:list, env:dict, log:Path, desc:str, progress:bool=True)->list[str]:
+    "Execute paper notebooks with `env` set and tables/figures in a temporary folder; the notebooks that stopped before writing to `log`."
     import papermill as pm
     from tqdm.auto import tqdm
-    from valuesim.plan import plan_table, format_plan, offline_embed_rate
-    from valuesim.embeddings import LOCAL_EMBED_MODEL
-    ps = load_params(params)
-    nbs = [nb for nb in paper_notebooks() if not only or nb.stem in only]
-    keys = ('VALUESIM_PLAN', 'VALUESIM_TABLES', 'VALUESIM_FIGURES', 'VALUESIM_PLAN_NOTEBOOK', 'VALUESIM_PROGRESS')
-    saved, failed, t0 = {k: os.environ.get(k) for k in keys}, [], time.time()
-    with tempfile.TemporaryDirectory(prefix='valuesim-plan-') as d:
-        plan = Path(d)/'plan.jsonl'; plan.touch()
-        for k, sub in zip(keys[:3], ('', 'tables', 'figures')): os.environ[k] = str(Path(d)/sub)
+    keys = ('VALUESIM_TABLES', 'VALUESIM_FIGURES', 'VALUESIM_PLAN_NOTEBOOK', 'VALUESIM_PROGRESS', *env)
+    saved, failed = {k: os.environ.get(k) for k in keys}, []
+    log = Path(log); log.touch()
+    with tempfile.TemporaryDirectory(prefix='valuesim-dry-') as d:
+        os.environ.update(VALUESIM_TABLES=str(Path(d)/'tables'), VALUESIM_FIGURES=str(Path(d)/'figures'), **{k: str(v) for k, v in env.items()})
         os.environ.pop('VALUESIM_PROGRESS', None)
         try:
-            for nb in tqdm(nbs, desc='planning', unit='nb', disable=not progress):
-                os.environ['VALUESIM_PLAN_NOTEBOOK'], before = nb.stem, len(plan.read_text().splitlines())
-                try: pm.execute_notebook(str(nb), str(Path(d)/nb.name), parameters=params_for(ps, nb.stem), cwd=str(nb.parent),
+            for nb in tqdm(nbs, desc=desc, unit='nb', disable=not progress):
+                os.environ['VALUESIM_PLAN_NOTEBOOK'], before = nb.stem, len(log.read_text().splitlines())
+                try: pm.execute_notebook(str(nb), str(Path(d)/nb.name), parameters=params_for(params, nb.stem), cwd=str(nb.parent),
                                          progress_bar=False, kernel_name='python3')
-                # after its evaluations a notebook gets empty results and may stop on them: only a stop before any plan is a problem
+                # after its evaluations a notebook gets empty or partial results and may stop on them: only a stop before is a problem
                 except Exception as e:
-                    if len(plan.read_text().splitlines()) == before: failed.append(f'{nb.stem}: stopped before its evaluation: {str(e).strip().splitlines()[-1][:300]}')
-            evaluations = [json.loads(l) for l in plan.read_text().splitlines() if l.strip()]
+                    if len(log.read_text().splitlines()) == before: failed.append(f'{nb.stem}: stopped before its evaluation: {str(e).strip().splitlines()[-1][:300]}')
         finally:
             for k, v in saved.items():
                 if v is None: os.environ.pop(k, None)
                 else: os.environ[k] = v
+    return failed
+
+def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
+               only:list|None=None, # notebook names (default: all)
+               progress:bool=True)->tuple:
+    "Run every paper notebook dry (nothing called, nothing written to tables/, figures/ or the cache); the plan table, its notes, and the text."
+    from valuesim.plan import plan_table, format_plan, offline_embed_rate
+    from valuesim.embeddings import LOCAL_EMBED_MODEL
+    ps, t0 = load_params(params), time.time()
+    nbs = [nb for nb in paper_notebooks() if not only or nb.stem in only]
+    with tempfile.TemporaryDirectory(prefix='valuesim-plan-') as d:
+        plan = Path(d)/'plan.jsonl'
+        failed = _dry_notebooks(ps, nbs, {'VALUESIM_PLAN': d}, plan, 'planning', progress)
+        evaluations = [json.loads(l) for l in plan.read_text().splitlines() if l.strip()]
     speeds, notes = _speeds(evaluations)
     offline = sum(e['embed_texts'].get(LOCAL_EMBED_MODEL, 0) for e in evaluations)
     rate = offline_embed_rate() if offline else None
@@ -176,6 +183,20 @@ def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
     if any(not c['base_url'] for e in evaluations for c in e['clients']):
         notes.append("The embedded 1.5B model runs one call at a time on this machine's CPU: it shows the pipeline working, not the paper's numbers.")
     return table, notes, format_plan(table, notes)
+
+def export_paper(params:str|Path, # parameter file
+                 out:str|Path, # the batch input file to write (replaced: one file per round)
+                 only:list|None=None, progress:bool=True)->dict:
+    "One batch round of the main job: every notebook's evaluations run without live calls, and the requests they wait for go to `out`, once each."
+    ps, out = load_params(params), Path(out).expanduser().resolve()
+    nbs = [nb for nb in paper_notebooks() if not only or nb.stem in only]
+    out.parent.mkdir(parents=True, exist_ok=True); out.write_text('')
+    with tempfile.TemporaryDirectory(prefix='valuesim-batch-') as d:
+        log = Path(d)/'export.jsonl'
+        failed = _dry_notebooks(ps, nbs, {'VALUESIM_BATCH_EXPORT': out, 'VALUESIM_BATCH_LOG': log}, log, 'exporting', progress)
+        rounds = [json.loads(l) for l in log.read_text().splitlines() if l.strip()]
+    n = sum(1 for l in out.read_text().splitlines() if l.strip())
+    return dict(requests=n, notebooks=rounds, failed=failed, out=str(out))
 
 # %% ../nbs/50_run.ipynb #c011
 def check_paper(params:str|Path='params/smoke.yaml')->list[str]:
@@ -207,8 +228,18 @@ def main(argv:list|None=None):
     p.add_argument('--check', action='store_true', help='replay from recordings into temporary folders and compare with the committed tables')
     p.add_argument('--plan', action='store_true', help='print the plan (calls, tokens, cached share, cost, time per notebook) and stop')
     p.add_argument('--no-plan', action='store_true', help='start without printing the plan first')
+    p.add_argument('--batch-export', default=os.environ.get('VALUESIM_BATCH_EXPORT'), metavar='FILE',
+                   help='write the requests the run waits for to this OpenAI batch input file instead of calling (default VALUESIM_BATCH_EXPORT)')
     a = p.parse_args(argv)
     try:
+        if a.batch_export and not a.check and not a.plan:
+            if problems := [x for x in preflight(load_params(a.params), paper_notebooks()) if 'cannot reach' not in x]:   # a batch job needs no server now
+                raise RuntimeError('the export would stop. Fix these first:\n- ' + '\n- '.join(problems))
+            r = export_paper(a.params, a.batch_export, a.only)
+            for f in r['failed']: print(f, file=sys.stderr)
+            print(f"{r['requests']:,} requests written to {r['out']}: run them as a batch, `valuesim batch import` its output, then run this again"
+                  if r['requests'] else 'nothing to export: every request is cached; run without --batch-export (VALUESIM_BATCH_EXPORT) to finish from the cache')
+            return
         if a.plan:
             if problems := preflight(load_params(a.params), [nb for nb in paper_notebooks() if not a.only or nb.stem in a.only]):
                 raise RuntimeError('the run would stop. Fix these first:\n- ' + '\n- '.join(problems))

@@ -164,6 +164,21 @@ class StandIn:
         return 200, {'id': 'standin', 'object': 'chat.completion', 'model': self.model, 'choices': [choice],
                      'usage': {'prompt_tokens': p_tok, 'completion_tokens': c_tok, 'total_tokens': p_tok + c_tok}}
 
+    def run_batch(self, batch_in:str, # a batch input file (OpenAI's format: custom_id, method, url, body per line)
+                  batch_out:str # the batch output file to write, as OpenAI's Batch API (and vLLM's run-batch) write it
+                 )->int:
+        "Answer every request of a batch input file offline, as a batch job does; returns the number of lines written."
+        n = 0
+        with open(batch_in, encoding='utf-8') as f, open(batch_out, 'w', encoding='utf-8') as g:
+            for i, line in enumerate(f):
+                if not line.strip(): continue
+                req = json.loads(line); self._begin(req['body'], req['url'])
+                try: code, obj = self.respond(req['url'], req['body'])
+                finally: self._end()
+                g.write(json.dumps({'id': f'batch_req_{i}', 'custom_id': req['custom_id'], 'error': None,
+                                    'response': {'status_code': code, 'request_id': f'req_{i}', 'body': obj}}) + '\n'); n += 1
+        return n
+
     def start(self)->'StandIn':
         "Serve in a background thread."
         self._t = threading.Thread(target=self.httpd.serve_forever, daemon=True); self._t.start(); return self
@@ -183,7 +198,11 @@ def main(argv:list|None=None):
     p.add_argument('--model', default='standin-7b', help='the model name it serves')
     p.add_argument('--port', type=int, default=8765, help='port on 127.0.0.1 (default 8765; 0: any free port)')
     p.add_argument('--counts', default=None, help='write the request counts to this JSON file every few seconds and at exit')
+    p.add_argument('--batch', nargs=2, metavar=('IN', 'OUT'), help='answer a batch input file into a batch output file, then stop (no server)')
     a = p.parse_args(argv)
+    if a.batch:
+        n = StandIn(0, a.kind, a.model, 0).run_batch(*a.batch)
+        print(f'{n} requests answered into {a.batch[1]}'); return
     s = StandIn(a.latency, a.kind, a.model, a.port).start()
     print(f'stand-in ({a.kind}, {a.latency * 1000:.0f} ms) serving {a.model!r} at {s.url}; VALUESIM_BASE_URL={s.url} VALUESIM_MODEL={a.model}', flush=True)
     done = threading.Event()
