@@ -192,12 +192,16 @@ def measure_speed(llm, # an LLM client (its endpoint is probed; nothing goes int
     b = max(s2 - s1, 0.) / max(p2 - p1, 1); c = max(s3 - s1, 0.) / max(c3 - 1, 1)
     return dict(s_per_call=max(s1 - 30 * b, 0.), s_per_prompt_token=b, s_per_completion_token=c, measured_on='3 live probes')
 
-def offline_embed_rate(n:int=32)->float:
-    "Passages per second of the offline embedder here (timed on `n` made-up passages, nothing stored)."
+def offline_embed_rate(n:int=24)->float:
+    "Passages per second of the offline embedder here, timed on `n` profile items of the synthetic sample (as long as RAG's; nothing stored)."
     from valuesim.embeddings import local_embedder
-    m = local_embedder(); texts = [f'You said that {random.getrandbits(32)} matters to you: {w}.' for w in range(n)]
-    m.passage(texts[:2]); t0 = time.perf_counter(); m.passage(texts)
-    return n / (time.perf_counter() - t0)
+    from valuesim.encoder import Respondent, raw_item
+    from valuesim.evaluate import respondent_table
+    from valuesim.protocol import question_fold
+    person = Respondent.from_row(respondent_table('synthetic', synthetic_n=20).iloc[0])
+    texts = [t for q in question_fold(5).profile if (t := raw_item(person, q))][:n]
+    m = local_embedder(); m.passage(texts[:2]); t0 = time.perf_counter(); m.passage(texts)
+    return len(texts) / (time.perf_counter() - t0)
 
 # %% ../nbs/14b_plan.ipynb #c018
 def _hms(s:float|None)->str:
