@@ -27,8 +27,8 @@ class StubOpenAI:
                 self.send_header('Content-Type', ctype)
                 self.send_header('Content-Length', str(len(body) if length is None else length))
                 for k, v in headers: self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body); self.wfile.flush()
+                # headers and body in one write (two small writes meet Nagle's algorithm and delayed ACKs: +40 ms each)
+                self._headers_buffer.append(b'\r\n' + body); self.flush_headers()
             def do_GET(self):
                 # it continues a trailing assistant message as llama.cpp's server does, and says so
                 self._send(200, json.dumps({'object': 'list', 'data': [{'id': 'stub-model', 'object': 'model', 'owned_by': 'llamacpp'}]}).encode())
@@ -116,7 +116,8 @@ class KindStandIn:
             def _send(self, code, obj):
                 body = json.dumps(obj).encode()
                 self.send_response(code); self.send_header('Content-Type', 'application/json')
-                self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
+                self.send_header('Content-Length', str(len(body)))
+                self._headers_buffer.append(b'\r\n' + body); self.flush_headers()   # one write, as in StubOpenAI
             def do_GET(self):
                 with stub._lock: stub.requests.append(dict(method='GET', path=self.path))
                 if self.path.endswith('/models'):
