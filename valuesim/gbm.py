@@ -23,6 +23,12 @@ def default_backend()->str:
     except (ImportError, OSError): return 'sklearn'
     return 'lightgbm'
 
+def _person_features(person:pd.Series, profile:tuple, countries:list)->np.ndarray:
+    "`gbm_features` of one respondent, without building a one-row table (a task asks for it for every test question)."
+    v = pd.to_numeric(pd.Series([person.get(q) for q in profile], dtype=object), errors='coerce').to_numpy(float)
+    c = person.get('country'); level = {c: i for i, c in enumerate(countries)}
+    return np.append(np.where(v >= 0, v, np.nan), level.get(int(c), np.nan) if pd.notna(c) else np.nan).astype(np.float32)[None]
+
 def gbm_features(table:pd.DataFrame, # respondents (the tidy table)
                  profile:tuple, # the profile questions the model may use
                  countries:list # the pool's country codes, in a fixed order (the categorical feature's levels)
@@ -149,14 +155,17 @@ def prepare(self:GradientBoosted, table:pd.DataFrame, # the run's respondent tab
 
 def predict(self:GradientBoosted, person:pd.Series, profile:tuple, test:list)->list[Prediction]:
     "Each test question's option probabilities; profile answers the person has not given (k < 232) are missing values."
-    known, out = set(profile), []
+    known, out, rows = set(profile), [], {}
     for q in test:
         qq = get_question(q)
         if not qq.closed: out.append(Prediction(None, None, valid=False)); continue
         features = self._folds.get(q, tuple(profile))   # prepared: the fold's whole profile; else the profile given
         classes, fitted = self.model_for(features, q)
-        x = gbm_features(person.to_frame().T, features, self.countries)
-        x[0, [j for j, f in enumerate(features) if f not in known]] = np.nan
+        if features not in rows:   # one feature row per task, not per question (a fold's questions share their features)
+            x = _person_features(person, features, self.countries)
+            x[0, [j for j, f in enumerate(features) if f not in known]] = np.nan
+            rows[features] = x
+        x = rows[features]
         p = dict.fromkeys(qq.valid_codes, 0.)
         if fitted is None: p[classes[0]] = 1.
         else: p.update(zip(classes, fitted.predict_proba(x)[0].tolist()))
