@@ -109,7 +109,7 @@ def batch_command(a)->int:
     r = export_batch(table, methods, a.out, respondents=a.respondents, folds=c['folds'], history_k=c['history_k'],
                      questions_per_fold=a.questions_per_fold, seed=a.seed, workers=a.workers)
     cost = '' if r['batch_cost_usd'] is None else f", about ${r['batch_cost_usd']:.2f} at the Batch API's half price"
-    print(f"{r['requests']} requests written to {a.out} (about {r['prompt_tokens']:,} prompt + {r['completion_tokens']:,} completion tokens{cost}); "
+    print(f"{r['requests']} requests written to {', '.join(r['files'])} (about {r['prompt_tokens']:,} prompt + {r['completion_tokens']:,} completion tokens{cost}); "
           f"{r['waiting']} more wait for their answers and {r['pending_tasks']} task(s) for a later round" if r['requests'] else
           f'nothing to export: every request is in the cache; `valuesim evaluate` with these arguments finishes from it')
     return 0

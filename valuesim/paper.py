@@ -102,10 +102,12 @@ def _record_export(batch_file, table, methods, out, respondents, folds, history_
     batch_file = Path(batch_file)
     with tempfile.TemporaryDirectory() as d:
         r = export_batch(table, methods, Path(d)/'part.jsonl', out, respondents, tuple(folds), tuple(history_k) if history_k else None,
-                         questions_per_fold, seed, workers, progress)
-        have = {json.loads(l)['custom_id'] for l in batch_file.read_text().splitlines() if l.strip()} if batch_file.exists() else set()
+                         questions_per_fold, seed, workers, progress, split=False)
+        ids = Path(str(batch_file) + '.ids')   # the custom_ids written so far this round (the batch file itself can be gigabytes)
+        have = set(ids.read_text().split()) if ids.exists() else set()
         new = [l for l in (Path(d)/'part.jsonl').read_text().splitlines() if l.strip() and json.loads(l)['custom_id'] not in have]
-    with open(batch_file, 'a', encoding='utf-8') as f: f.write(''.join(l + '\n' for l in new))
+        with open(batch_file, 'a', encoding='utf-8') as f: f.write(''.join(l + '\n' for l in new))
+        with open(ids, 'a') as f: f.write(''.join(json.loads(l)['custom_id'] + '\n' for l in new))
     if log := os.environ.get('VALUESIM_BATCH_LOG'):
         with open(log, 'a', encoding='utf-8') as f: f.write(json.dumps({**r, 'added': len(new), 'notebook': os.environ.get('VALUESIM_PLAN_NOTEBOOK')}) + '\n')
     return read_results(out) if Path(out).exists() else pd.DataFrame(columns=RESULT_COLUMNS)

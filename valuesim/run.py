@@ -191,12 +191,15 @@ def export_paper(params:str|Path, # parameter file
     ps, out = load_params(params), Path(out).expanduser().resolve()
     nbs = [nb for nb in paper_notebooks() if not only or nb.stem in only]
     out.parent.mkdir(parents=True, exist_ok=True); out.write_text('')
+    for old in [Path(str(out) + '.ids'), *out.parent.glob(f'{out.stem}.part*{out.suffix}')]: old.unlink(missing_ok=True)   # last round's
     with tempfile.TemporaryDirectory(prefix='valuesim-batch-') as d:
         log = Path(d)/'export.jsonl'
         failed = _dry_notebooks(ps, nbs, {'VALUESIM_BATCH_EXPORT': out, 'VALUESIM_BATCH_LOG': log}, log, 'exporting', progress)
         rounds = [json.loads(l) for l in log.read_text().splitlines() if l.strip()]
-    n = sum(1 for l in out.read_text().splitlines() if l.strip())
-    return dict(requests=n, notebooks=rounds, failed=failed, out=str(out))
+    from valuesim.batch import split_batch
+    n = sum(1 for _ in open(out, 'rb'))
+    Path(str(out) + '.ids').unlink(missing_ok=True)
+    return dict(requests=n, notebooks=rounds, failed=failed, out=str(out), files=[str(f) for f in split_batch(out)])
 
 # %% ../nbs/50_run.ipynb #c011
 def check_paper(params:str|Path='params/smoke.yaml')->list[str]:
@@ -237,7 +240,7 @@ def main(argv:list|None=None):
                 raise RuntimeError('the export would stop. Fix these first:\n- ' + '\n- '.join(problems))
             r = export_paper(a.params, a.batch_export, a.only)
             for f in r['failed']: print(f, file=sys.stderr)
-            print(f"{r['requests']:,} requests written to {r['out']}: run them as a batch, `valuesim batch import` its output, then run this again"
+            print(f"{r['requests']:,} requests written to {', '.join(r['files'])}: run each as a batch, `valuesim batch import` its output, then run this again"
                   if r['requests'] else 'nothing to export: every request is cached; run without --batch-export (VALUESIM_BATCH_EXPORT) to finish from the cache')
             return
         if a.plan:
