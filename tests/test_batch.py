@@ -8,8 +8,8 @@ from valuesim.standin import StandIn
 from valuesim.evaluate import read_results
 
 ARGS = ['--data', 'synthetic', '--synthetic-n', '300', '--respondents', '2', '--folds', '5', '--questions-per-fold', '3', '--seed', '42',
-        '--model', 'standin-7b', '--workers', '2']
-METHODS = 'valuesim,valuesim_fast,no_profile,full_info,rag'
+        '--model', 'standin-7b', '--workers', '2', '--hybrid-calibration', '2', '--hybrid-prior', 'knn']
+METHODS = 'valuesim,valuesim_fast,no_profile,full_info,rag,hybrid'
 
 def args(s, *more): return [*ARGS, '--base-url', s.url, '--methods', METHODS, *more]
 

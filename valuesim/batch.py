@@ -22,12 +22,14 @@ class BatchExport:
     "Answers cache misses with placeholders and writes the requests that depend on no placeholder into a batch; thread-safe."
     def __init__(self, cache:ResponseCache): # where the requests are kept for the import
         self.cache, self.lines, self._lock, self._local = cache, {}, threading.Lock(), threading.local()
-        self.pending_tasks, self.waiting, self._est = 0, 0, Planner()
+        self.pending_tasks, self.waiting, self.noted, self._est = 0, 0, 0, Planner()
         self.tokens = dict(prompt=0, completion=0)
         self.cache._db().execute(_SCHEMA)
     def begin_task(self): self._local.pending = 0
     def task_pending(self)->bool: return getattr(self._local, 'pending', 0) > 0
-    def _note(self): self._local.pending = getattr(self._local, 'pending', 0) + 1
+    def _note(self):
+        self._local.pending = getattr(self._local, 'pending', 0) + 1
+        with self._lock: self.noted += 1   # every thread's placeholders (a hybrid calibrates on several)
 
     def _write(self, key:str, kind:str, endpoint:str, model:str, body:dict, llm=None):
         "Write one request down (once per key)."

@@ -198,11 +198,11 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
     batch = getattr(dry_run(), 'begin_task', None) and dry_run()   # a batch export: tasks that need what it writes down wait for a later round
     for m in list(methods):   # methods that learn from other respondents (the hybrid's weights) do it once, before any task
         if not hasattr(m, 'prepare'): continue
-        if batch: batch.begin_task()
+        before = batch.noted if batch else 0   # all threads' placeholders: a hybrid calibrates on several threads
         try: m.prepare(table, sample, folds=tuple(folds), history_k=history_k, questions_per_fold=questions_per_fold, seed=seed, progress=progress)
         except ValueError:   # fitted on placeholders, a hybrid finds nothing to fit: its calibration is in this round's batch
-            if not (batch and batch.task_pending()): raise
-        if batch and batch.task_pending(): methods = [x for x in methods if x is not m]; batch.pending_tasks += 1
+            if not (batch and batch.noted > before): raise
+        if batch and batch.noted > before: methods = [x for x in methods if x is not m]; batch.pending_tasks += 1
     # a results file holds one setup per method: rows made with another endpoint, model, prompt or setting are not resumed
     meta_path, ids = Path(str(out) + '.meta.json'), {m.name: identity_digest([m]) for m in methods}
     old = json.loads(meta_path.read_text()).get('identities') or {} if meta_path.exists() and csv.exists() and csv.stat().st_size else {}

@@ -83,7 +83,8 @@ class Hybrid:
                  calibration:int=20, # calibration respondents drawn by `prepare`
                  weights:dict|None=None, # known weights {'knn': a, 'llm': b}: no fit needed
                  floor:float=1e-4, # LLM probabilities are floored here before pooling
-                 name:str='hybrid'):
+                 name:str='hybrid',
+                 workers:int=4): # calibration tasks run at once (the fit does not depend on it)
         if pooling not in POOLINGS: raise ValueError(f'pooling must be one of {", ".join(POOLINGS)}, got {pooling!r}')
         if penalty < 0: raise ValueError(f'penalty must be at least 0, got {penalty}')
         self.knn, self.llm_method, self.pooling, self.penalty, self.floor = knn, llm_method, pooling, penalty, floor
@@ -91,7 +92,7 @@ class Hybrid:
         self.knn_grid = (1.,) if pooling == 'mixture' else tuple(knn_grid)
         if pooling == 'mixture' and not all(0 <= w <= 1 for w in self.llm_grid): raise ValueError('mixture weights must lie in [0, 1]')
         self.calibration_n, self.name, self.model = calibration, name, getattr(llm_method, 'model', 'none')
-        self.weights, self.fit_info, self.grid, self.calibration = weights, None, None, None
+        self.weights, self.fit_info, self.grid, self.calibration, self.workers = weights, None, None, None, workers
     def components(self, person:pd.Series, profile:tuple, test:list, knn:NearestNeighbours|None=None)->tuple[list, list]:
         "The neighbours' and the LLM method's predictions; the LLM is asked only the multiple-choice questions."
         kp = (knn or self.knn).predict(person, profile, test)
@@ -138,11 +139,16 @@ def fit(self:Hybrid, table:pd.DataFrame, # the tidy respondent table of the run
     from tqdm.auto import tqdm
     tasks = [(f, k, person) for f in folds for k in (history_k or (len(question_fold(f, seed).profile),)) for _, person in cal.iterrows()]
     rows, cost = [], dict(calls=0., tokens=0, seconds=0.)
-    for f, k, person in tqdm(tasks, desc='calibrating hybrid', unit='task', disable=not progress):
+    def one(task):
+        f, k, person = task
         fold = question_fold(f, seed)
         test = list(fold.test[:questions_per_fold] if questions_per_fold else fold.test)
         profile = history_subset(fold.profile, k, str(person['respondent_id']), seed)
-        kp, lp = self.components(person, profile, test, knn)
+        return test, self.components(person, profile, test, knn)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max(1, self.workers)) as ex:   # in task order, whatever finishes first: the same pairs as one at a time
+        done = list(tqdm(ex.map(one, tasks), total=len(tasks), desc='calibrating hybrid', unit='task', disable=not progress))
+    for (f, k, person), (test, (kp, lp)) in zip(tasks, done):
         for q, a, b in zip(test, kp, lp):
             cost['calls'] += b.calls; cost['tokens'] += b.prompt_tokens + b.completion_tokens; cost['seconds'] += b.seconds
             tc = person.get(q); tc = None if tc is None or pd.isna(tc) else int(tc)
