@@ -190,7 +190,7 @@ def measure_speed(llm, # an LLM client (its endpoint is probed; nothing goes int
     timed(5, 1)   # the first request opens the connection: not timed
     s1, p1, _ = timed(30, 1); s2, p2, _ = timed(400, 1); s3, _, c3 = timed(30, 24)
     b = max(s2 - s1, 0.) / max(p2 - p1, 1); c = max(s3 - s1, 0.) / max(c3 - 1, 1)
-    return dict(s_per_call=max(s1 - 30 * b, 0.), s_per_prompt_token=b, s_per_completion_token=c, measured_on='3 live probes')
+    return dict(s_per_call=max(s1 - p1 * b, 0.), s_per_prompt_token=b, s_per_completion_token=c, measured_on='3 live probes')
 
 def offline_embed_rate(n:int=24)->float:
     "Passages per second of the offline embedder here, timed on `n` profile items of the synthetic sample (as long as RAG's; nothing stored)."
