@@ -121,3 +121,21 @@ def test_perfect_llm_hybrid_follows_it(gbm_setup, tmp_path):
     s = scored(evaluate(table, [gbm, h], tmp_path/'r.csv', respondents=len(sample), **RUN))
     acc = s.groupby('method')['correct'].mean()
     assert acc['hybrid'] == 1.0 and acc['hybrid'] > acc['gbm']
+
+
+def test_the_gbm_prior_is_the_gbm_anchor_whether_or_not_the_anchor_runs(setup, tmp_path):
+    "A run of ['hybrid'] alone and one of ['gbm', 'hybrid'] give the same hybrid rows: the hybrid prepares its prior for the run itself."
+    from valuesim.gbm import GradientBoosted
+    from valuesim.hybrid import Hybrid
+    from valuesim.evaluate import evaluate, reference_pool
+    table, sample, _ = setup
+    pool = reference_pool(table, sample)
+    def hybrid(): return Hybrid(GradientBoosted(pool, cache=False), Uniform(), calibration=2)
+    cols = ['respondent', 'question', 'predicted_code', 'probs']
+    alone = evaluate(table, [hybrid()], tmp_path / 'a.csv', respondents=4, seed=42, **RUN)
+    h = hybrid()
+    both = evaluate(table, [h.knn, h], tmp_path / 'b.csv', respondents=4, seed=42, **RUN)
+    both = both[both.method == 'hybrid']
+    assert len(alone) == len(both) > 0
+    key = ['respondent', 'question']
+    assert alone[cols].sort_values(key).reset_index(drop=True).equals(both[cols].sort_values(key).reset_index(drop=True))

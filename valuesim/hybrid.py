@@ -172,9 +172,12 @@ def fit(self:Hybrid, table:pd.DataFrame, # the tidy respondent table of the run
 @patch
 def prepare(self:Hybrid, table:pd.DataFrame, sample:pd.DataFrame, folds:tuple=(5,), history_k:tuple|None=None,
             questions_per_fold:int|None=None, seed:int=PROTOCOL_SEED, progress:bool=True):
-    "Fit on `self.calibration_n` calibration respondents with a run's settings, unless weights are already known."
+    "Fit on `self.calibration_n` calibration respondents with a run's settings, unless weights are already known; prepare the prior for the run."
     if self.weights is None:
         self.fit(table, sample, self.calibration_n, folds, history_k, questions_per_fold, seed, progress)
+    # the prior answers the run's tasks as the anchor of the same name does: a gbm prepared on the run's folds, even when
+    # that anchor is not in the run (unprepared, it would learn from each person's own profile subset instead)
+    if hasattr(self.knn, 'prepare'): self.knn.prepare(table, sample, folds, history_k, questions_per_fold, seed, progress)
     return self
 
 @patch
