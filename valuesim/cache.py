@@ -121,7 +121,7 @@ class ResponseCache:
     def _log(self, key:str):
         "Append a key that was read or stored to `VALUESIM_CACHE_LOG`, if set (how recordings learn which entries a run used)."
         if self.log and (log := os.environ.get('VALUESIM_CACHE_LOG')):
-            with open(log, 'a', encoding='utf-8') as f: f.write(key + '\n')
+            with open(log, 'a', encoding='utf-8') as f: f.write(f'{key}\t{self.path.resolve()}\n')   # which cache: a notebook may point VALUESIM_CACHE elsewhere
 
     def get(self, key:str)->dict|None:
         "The stored response for `key` (cache first, then recordings), or None."
@@ -182,9 +182,11 @@ def record_used(log:str|Path, # a `VALUESIM_CACHE_LOG` file
     "Write every entry a logged run used into a recording; returns how many (a used key that cannot be found is an error)."
     log = Path(log)
     if not log.is_file(): raise FileNotFoundError(f'no cache log at {log}: run with VALUESIM_CACHE_LOG={log} first')
-    used = list(dict.fromkeys(log.read_text(encoding='utf-8').split()))
-    skip = {json.loads(l)['key'] for f in exclude for l in Path(f).read_text(encoding='utf-8').splitlines() if l.strip()}
     cache = cache or ResponseCache()
+    lines, mine = [l.split('\t') for l in log.read_text(encoding='utf-8').splitlines() if l.strip()], str(cache.path.resolve())
+    # keys another cache logged (a notebook's throwaway VALUESIM_CACHE while the run's log was set) are not the run's
+    used = list(dict.fromkeys(f[0] for f in lines if len(f) == 1 or f[1] == mine))
+    skip = {json.loads(l)['key'] for f in exclude for l in Path(f).read_text(encoding='utf-8').splitlines() if l.strip()}
     keys = [k for k in used if k not in skip]
     if missing := [k for k in keys if cache.get(k) is None]: raise KeyError(f'{len(missing)} used key(s) are in neither the cache nor the recordings, e.g. {missing[0]}')
     return export_recording(cache, path, keys)
