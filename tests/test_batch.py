@@ -79,14 +79,19 @@ def test_the_main_job_in_batch_rounds(standin, tmp_path, monkeypatch):
     for k, v in dict(VALUESIM_CACHE=tmp_path / 'c', VALUESIM_RECORDINGS=tmp_path / 'none.jsonl', VALUESIM_BASE_URL=standin.url,
                      VALUESIM_MODEL='standin-7b', VALUESIM_TABLES=tmp_path / 't', VALUESIM_FIGURES=tmp_path / 'f').items():
         monkeypatch.setenv(k, str(v))
+    import yaml
+    from valuesim.paths import project_root
+    smoke = yaml.safe_load(open(project_root() / 'params' / 'smoke.yaml'))
+    smoke['common'].pop('backbones')   # one backbone: the stand-in named by VALUESIM_BASE_URL (the smoke file lists embedded ones)
+    params = tmp_path / 'params.yaml'; params.write_text(yaml.safe_dump(smoke))
     sizes, asked = [], lambda: standin.counts()['requests']   # the batch job's answers count too: only changes during an export matter
     while True:
-        before = asked(); r = export_paper('params/smoke.yaml', tmp_path / 'in.jsonl', only=['table_ablation'], progress=False)
+        before = asked(); r = export_paper(params, tmp_path / 'in.jsonl', only=['table_ablation'], progress=False)
         assert not r['failed'] and asked() == before             # an export calls nothing
         if not r['requests']: break
         standin.run_batch(tmp_path / 'in.jsonl', tmp_path / 'out.jsonl'); import_batch(tmp_path / 'out.jsonl')
         sizes.append(r['requests']); assert len(sizes) < 8
     assert len(sizes) >= 2 and not any((tmp_path / 't').glob('*.csv'))   # rounds write no table
     before = asked()
-    run_paper('params/smoke.yaml', only=['table_ablation'], check_first=False, plan_first=False)
+    run_paper(params, only=['table_ablation'], check_first=False, plan_first=False)
     assert (tmp_path / 't' / 'table_ablation.csv').exists() and asked() == before

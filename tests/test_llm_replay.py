@@ -54,7 +54,7 @@ def test_embedded_replay_needs_no_model_file(tmp_path):
         from valuesim.embedded import is_installed
         import valuesim.embedded as E
         llm = LLM()
-        print(llm.chat('Say hi').text, is_installed(), E._server is None)
+        print(llm.chat('Say hi').text, is_installed(), E._servers == {})
     '''
     r = _run(code, dict(VALUESIM_CACHE_MODE='replay', VALUESIM_RECORDINGS=str(tmp_path / 'r.jsonl'),
                         VALUESIM_CACHE=str(tmp_path / 'fresh'), VALUESIM_MODELS=str(tmp_path / 'no-models')))
@@ -80,7 +80,7 @@ def test_cli_embedded_path_and_check(tmp_path):
 def test_import_starts_nothing():
     r = _run('''
         import threading, valuesim.llm, valuesim.embedded, valuesim.cache, valuesim.embeddings, valuesim.llmbench
-        print(valuesim.embedded._server is None, threading.active_count())
+        print(valuesim.embedded._servers == {}, threading.active_count())
     ''', {})
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ['True', '1']

@@ -1,12 +1,13 @@
 """The committed recordings are real: a few of their requests, sent again to the embedded model now, get the same answers.
 
 Select with `-m llm`; skipped only when the embedded model is not installed. Also checks, without a
-model, that every recording is well-formed and was made by the pinned embedded model."""
+model, that every recording is well-formed and was made by one of the pinned embedded models (the smoke
+settings' two backbones: both are there)."""
 import json, math
 from pathlib import Path
 import pytest
 from valuesim.paths import project_root
-from valuesim.embedded import is_installed, get_model_spec
+from valuesim.embedded import is_installed, get_model_spec, MODELS
 
 RECORDINGS = sorted((project_root()/'recordings').glob('*.jsonl'))
 
@@ -21,26 +22,30 @@ def test_recordings_exist_and_are_well_formed():
     from valuesim.embeddings import local_identity, LOCAL_EMBED_MODEL
     for e in es:
         assert {'key', 'kind', 'endpoint', 'model', 'request', 'response'} <= set(e)
-        if e['kind'] == 'chat': assert e['endpoint'] == 'embedded:' + get_model_spec().sha256   # made by the pinned embedded model
+        if e['kind'] == 'chat':   # made by a pinned embedded model, under its name
+            assert e['endpoint'] in {'embedded:' + m.sha256 for m in MODELS.values()}
+            assert e['model'] == next(m.name for m in MODELS.values() if e['endpoint'] == 'embedded:' + m.sha256)
         else:   # RAG's vectors, made by the installed offline embedder
             assert e['kind'] == 'embed' and (e['endpoint'], e['model']) == (local_identity(), LOCAL_EMBED_MODEL)
             assert len(e['response']['data'][0]['embedding']) == 384 and len(e['request']['input']) == 1
         assert 'api_key' not in json.dumps(e).lower()
+    assert {e['model'] for e in es if e['kind'] == 'chat'} == set(MODELS)   # both smoke backbones were recorded
 
 def _top(resp):
     tops = resp['choices'][0]['logprobs']['content'][0]['top_logprobs']
     return {t['token']: math.exp(t['logprob']) for t in tops}
 
 @pytest.mark.llm
-@pytest.mark.skipif(not is_installed(), reason='embedded model not installed (python -m valuesim.embedded install)')
-def test_live_calls_agree_with_recordings():
+@pytest.mark.parametrize('name', list(MODELS))
+def test_live_calls_agree_with_recordings(name):
+    if not is_installed(name): pytest.skip(f'{name} not installed (python -m valuesim.embedded install --all)')
     from valuesim.llm import LLM, LLMConfig
-    es = [e for e in entries() if e['kind'] == 'chat']
+    es = [e for e in entries() if e['kind'] == 'chat' and e['model'] == name]
     scored = sorted((e for e in es if e['request'].get('logprobs')), key=lambda e: len(json.dumps(e['request'])))[:3]
     short = sorted((e for e in es if not e['request'].get('logprobs') and e['request'].get('max_tokens', 0) <= 128),
                    key=lambda e: len(json.dumps(e['request'])))[:1]
     assert scored and short, 'the recordings hold no option-scoring or short generation requests'
-    live = LLM(LLMConfig(mode='live'))
+    live = LLM(LLMConfig(mode='live', model=name))
     for e in scored:
         now, then = _top(live._call('chat', e['request'])), _top(e['response'])
         assert max(abs(now.get(t, 0) - p) for t, p in then.items() if p > 0.01) < 0.05
