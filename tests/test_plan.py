@@ -99,3 +99,14 @@ def test_a_plan_leaves_no_placeholder_behind(table, tmp_path, monkeypatch):
     key = ['respondent', 'question']
     cols = ['respondent', 'question', 'predicted_code', 'probs', 'calls']
     assert planned_first[cols].sort_values(key).reset_index(drop=True).equals(fresh[cols].sort_values(key).reset_index(drop=True))
+
+def test_fast_mode_and_hybrid_plans_bound_the_run(table, tmp_path, monkeypatch):
+    "Fast mode asks its coordinator only where the modules disagree, which placeholders cannot tell: the plan counts it on every question."
+    with StandIn(latency=0, kind='vllm') as s:   # its modules disagree one prompt in four; digits split: second scoring steps
+        monkeypatch.setenv('VALUESIM_CACHE', str(tmp_path / 'cache'))
+        ms = make_methods(['valuesim_fast', 'hybrid'], table, dict(base_url=s.url, model='standin-7b', mode='cache'), hybrid_calibration=3, hybrid_prior='knn')
+        plan = plan_evaluation(table, ms, respondents=4, folds=(5,), questions_per_fold=12, seed=42, progress=False)
+        assert s.counts()['requests'] == 0
+        evaluate(table, ms, tmp_path / 'r.csv', respondents=4, folds=(5,), questions_per_fold=12, seed=42, workers=2, progress=False)
+        asked = s.counts()['requests']
+    assert asked <= calls(plan), (asked, calls(plan))

@@ -14,6 +14,7 @@ from .prompts import render
 from .anchors import Prediction, top_code
 from .llm import LLM, PromptTooLong
 from .methods import CAPS_MODULES, StoryModule, Backstory, question_fields, persona, share_story_cost, _usage
+from . import cache as _cache
 
 # %% ../nbs/13a_fast.ipynb #c006
 POOLING = ('geometric', 'product', 'mean')
@@ -82,7 +83,8 @@ class FastValueSim:
         out = dict(modules=mods, pooled=pooled, coordinator=None)
         final, probs = top_code(pooled), pooled
         tops = [v['top'] for v in mods.values() if v['top'] is not None]
-        if self.coordinator_llm is not None and disagree(tops, pooled, self.threshold):
+        # a plan counts the coordinator on every question: its placeholder scores cannot say where real modules would disagree
+        if self.coordinator_llm is not None and (disagree(tops, pooled, self.threshold) or getattr(_cache._DRY, 'upper_bound', False)):
             leanings = ', '.join(f"{m} {v['top']} ({v['probs'][v['top']]:.0%})" for m, v in mods.items() if v['top'] is not None)
             try: cs = self.coordinator_llm.score_options(render('coordinator_fast', persona=persona_text, leanings=leanings, **fields), q.valid_codes)
             except PromptTooLong as e: calls += 1; out['coordinator'] = dict(code=None, error=str(e)[:200]); cs = None

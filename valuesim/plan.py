@@ -49,6 +49,7 @@ def _digits_placeholder(key:str)->list:
 
 class Planner:
     "Counts the requests a dry run would send and answers each with a placeholder; thread-safe."
+    upper_bound = True   # methods that ask only when unsure (fast mode's coordinator) ask always: the count stays an upper bound
     def __init__(self, seen:set|None=None, # request keys planned already (by an earlier evaluation of the same plan): counted as cached
                  calibrations:dict|None=None): # (endpoint, model) -> `calibrate` result (computed on first use otherwise)
         self.seen, self.cal, self._lock = set(seen or ()), dict(calibrations or {}), threading.Lock()

@@ -228,7 +228,7 @@ def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
     rate = offline_embed_rate() if offline else None
     if rate: notes.append(f'offline embedder ({LOCAL_EMBED_MODEL}): {rate:.0f} passages/s here')
     table = plan_table(evaluations, speeds, rate)
-    notes = [f'Planned in {time.time() - t0:.0f} s without calling anything. An upper bound: every ValueSim question is counted with its coordinator call (fast mode: most), '
+    notes = [f'Planned in {time.time() - t0:.0f} s without calling anything. An upper bound: every ValueSim question is counted with its coordinator call (fast mode too), '
              'every score over codes that share a first digit with its second request where the endpoint continues answers.',
              *notes, "Not in the time: valuesim's own work between calls and the anchors' training (the gbm's models).", *failed]
     if embedded := sorted({c['model'] for e in evaluations for c in e['clients'] if not c['base_url']}):
