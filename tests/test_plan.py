@@ -109,4 +109,7 @@ def test_fast_mode_and_hybrid_plans_bound_the_run(table, tmp_path, monkeypatch):
         assert s.counts()['requests'] == 0
         evaluate(table, ms, tmp_path / 'r.csv', respondents=4, folds=(5,), questions_per_fold=12, seed=42, workers=2, progress=False)
         asked = s.counts()['requests']
+        # once the modules' real scores are cached, the plan knows where they agree: a cached run plans no coordinator call
+        again = plan_evaluation(table, ms, respondents=4, folds=(5,), questions_per_fold=12, seed=42, progress=False)
     assert asked <= calls(plan), (asked, calls(plan))
+    assert calls(again) == 0

@@ -72,19 +72,21 @@ class FastValueSim:
         q = get_question(qid)
         if not q.closed: return Prediction(None, None, f'{qid} is not a multiple-choice question: not asked', 0, valid=False)
         fields = question_fields(qid)
-        calls = pt = ct = 0; secs = 0.; mods = {}
+        calls = pt = ct = 0; secs = 0.; mods = {}; known = True   # known: every module score is a real (cached) answer
         for m in CAPS_MODULES:
             try: s = self.modules_llm.score_options(render(f'{m}_fast', persona=persona_text, **fields), q.valid_codes)
             except PromptTooLong as e: calls += 1; mods[m] = dict(top=None, probs=None, error=str(e)[:200]); continue
             p, c = _usage(s); calls, pt, ct, secs = calls + s.requests, pt + p, ct + c, secs + s.seconds
+            known = known and s.cached
             ok = s.best is not None
             mods[m] = dict(top=s.best if ok else None, probs=s.probs if ok else None, outside=round(s.outside, 4))
         pooled = pool([v['probs'] for v in mods.values()], q.valid_codes, self.pooling, self.floor)
         out = dict(modules=mods, pooled=pooled, coordinator=None)
         final, probs = top_code(pooled), pooled
         tops = [v['top'] for v in mods.values() if v['top'] is not None]
-        # a plan counts the coordinator on every question: its placeholder scores cannot say where real modules would disagree
-        if self.coordinator_llm is not None and (disagree(tops, pooled, self.threshold) or getattr(_cache._DRY, 'upper_bound', False)):
+        # a plan counts the coordinator wherever a module's score is a placeholder: it cannot say where real modules would disagree
+        planned = not known and getattr(_cache._DRY, 'upper_bound', False)
+        if self.coordinator_llm is not None and (disagree(tops, pooled, self.threshold) or planned):
             leanings = ', '.join(f"{m} {v['top']} ({v['probs'][v['top']]:.0%})" for m, v in mods.items() if v['top'] is not None)
             try: cs = self.coordinator_llm.score_options(render('coordinator_fast', persona=persona_text, leanings=leanings, **fields), q.valid_codes)
             except PromptTooLong as e: calls += 1; out['coordinator'] = dict(code=None, error=str(e)[:200]); cs = None
