@@ -88,3 +88,12 @@ def test_papermill_lists_the_backbones_parameter():
     for nb in paper_notebooks():
         r = subprocess.run([sys.executable, '-m', 'papermill', '--help-notebook', str(nb)], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0 and 'backbones: list' in r.stdout, (nb.name, r.stdout[-500:], r.stderr[-500:])
+
+def test_each_backbone_sends_its_own_key(stub, monkeypatch):
+    "A backbone's requests carry the key of its own api_key_env, not VALUESIM_API_KEY or another backbone's."
+    from valuesim.paper import backbones_of, backbone_config
+    from valuesim.llm import LLM
+    monkeypatch.setenv('VALUESIM_TEST_KEY_A', 'sk-a'); monkeypatch.setenv('VALUESIM_TEST_KEY_B', 'sk-b'); monkeypatch.setenv('VALUESIM_API_KEY', 'sk-global')
+    bbs = backbones_of([{'name': n, 'base_url': stub.url, 'model': 'stub-model', 'api_key_env': f'VALUESIM_TEST_KEY_{n.upper()}'} for n in 'ab'])
+    for b in bbs: LLM(mode='live', **backbone_config(b), model=b['model']).chat(f"hello from {b['name']}")
+    assert [r['auth'] for r in stub.requests if r['path'].endswith('/chat/completions')] == ['Bearer sk-a', 'Bearer sk-b']

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['WVS_DOWNLOAD', 'BACKBONE_KEYS', 'ANCHOR_BACKBONE', 'ANCHOR_GROUP', 'resolve_data', 'embedded_size', 'caveat',
            'backbones_of', 'backbone_config', 'backbone_price', 'respondents_table', 'run_methods', 'run_backbones',
-           'save_table', 'save_figure', 'side_by_side', 'in_order', 'compare_tables']
+           'save_table', 'save_figure', 'side_by_side', 'in_order', 'line_labels', 'compare_tables']
 
 # %% ../nbs/16_paper.ipynb #c003
 import hashlib, json, os, re
@@ -268,6 +268,14 @@ def in_order(df:pd.DataFrame, # rows with `backbone` and `method` columns
     m = {n: i for i, n in enumerate(methods)}
     key = df.backbone.map(b).fillna(len(b)) * (len(m) + 1) + df.method.map(m).fillna(len(m))
     return df.assign(_order=key.to_numpy()).sort_values('_order', kind='stable').drop(columns='_order').reset_index(drop=True)
+
+# %% ../nbs/16_paper.ipynb #c011f
+def line_labels(df:pd.DataFrame, # rows with `backbone` and `method` columns
+                backbones:list # `backbones_of`'s result
+               )->pd.Series:
+    "What a figure calls each row: its method, and its backbone when there are several (an anchor's is its method)."
+    if len(backbones) == 1: return df.method.copy()
+    return df.method.where(df.backbone == ANCHOR_BACKBONE, df.method + ' (' + df.backbone + ')')
 
 # %% ../nbs/16_paper.ipynb #c013
 def compare_tables(committed:Path, # folder of the committed tables

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['calibrate', 'Planner', 'calibrate_default', 'planning', 'plan_evaluation', 'measure_speed', 'offline_embed_rate',
-           'plan_table', 'format_plan', 'pd_isna']
+           'client_time_s', 'plan_table', 'format_plan', 'pd_isna']
 
 # %% ../nbs/14b_plan.ipynb #c003
 import hashlib, json, math, os, random, tempfile, threading, time
@@ -44,7 +44,7 @@ def calibrate(cache, # a ResponseCache
 # %% ../nbs/14b_plan.ipynb #c007
 def _digits_placeholder(key:str)->list:
     "Logprob candidates of a placeholder scoring answer: every digit (so codes sharing a first digit need their second step), one favoured by the key."
-    fav = int(key[:8], 16) % 10   # fast mode's modules then disagree on most questions, as the faithful ones always do
+    fav = int(key[:8], 16) % 10   # per request: placeholder answers differ, as real ones would (fast mode's coordinator is counted anyway: `upper_bound`)
     return [{'token': str(d), 'logprob': math.log(.55 if d == fav else .05), 'bytes': [48 + d]} for d in (1, 2, 3, 4, 5, 6, 7, 8, 9, 0)]
 
 class Planner:
@@ -209,6 +209,15 @@ def _hms(s:float|None)->str:
     if s is None or not np.isfinite(s): return '?'
     s = int(round(s)); return f'{s // 3600}h{s % 3600 // 60:02d}m' if s >= 3600 else f'{s // 60}m{s % 60:02d}s'
 
+def client_time_s(c:dict, # one client row of `plan_evaluation`
+                  speed:dict|None # its endpoint's `measure_speed` result (None: not measured)
+                 )->float|None:
+    "Estimated seconds of one client's planned calls, `workers` at a time (None: its speed is unknown)."
+    if not c['calls']: return 0.
+    if speed is None: return None
+    return (c['calls'] * speed['s_per_call'] + c['prompt_tokens'] * speed['s_per_prompt_token']
+            + c['completion_tokens'] * speed['s_per_completion_token']) / max(1, c['workers'])
+
 def plan_table(evaluations:list, # `plan_evaluation` results, each with a 'notebook' key
                speeds:dict, # endpoint identity -> `measure_speed` result
                embed_rate:float|None=None # offline passages per second (None: unknown)
@@ -226,8 +235,7 @@ def plan_table(evaluations:list, # `plan_evaluation` results, each with a 'noteb
             r['prompt_tokens'] += c['prompt_tokens']; r['completion_tokens'] += c['completion_tokens']
             price = c['price']
             r['cost_usd'] = None if price is None or r['cost_usd'] is None else r['cost_usd'] + (c['prompt_tokens'] * price[0] + c['completion_tokens'] * price[1]) / 1e6
-            t = 0. if not c['calls'] else None if sp is None else (c['calls'] * sp['s_per_call'] + c['prompt_tokens'] * sp['s_per_prompt_token']
-                                         + c['completion_tokens'] * sp['s_per_completion_token']) / max(1, c['workers'])
+            t = client_time_s(c, sp)
             r['time_s'] = None if t is None or r['time_s'] is None else r['time_s'] + t
         for who, n in e['embed_texts'].items():
             if not n: t = 0.

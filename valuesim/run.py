@@ -150,15 +150,14 @@ def _backbone_configs(params:dict, nbs:list)->dict:
 
 def _by_backbone(evaluations:list, speeds:dict)->list[str]:
     "One line per model and endpoint the plan calls (a backbone each): its calls, tokens and time."
+    from valuesim.plan import client_time_s
     tot = {}
     for e in evaluations:
         for c in e['clients']:
             t = tot.setdefault((c['model'], c['base_url'] or 'the embedded server'), dict(calls=0, tokens=0, time_s=0.))
             t['calls'] += c['calls']; t['tokens'] += c['prompt_tokens'] + c['completion_tokens']
-            if not c['calls'] or t['time_s'] is None: continue
-            sp = speeds.get(c['endpoint'])
-            t['time_s'] = None if sp is None else t['time_s'] + (c['calls'] * sp['s_per_call'] + c['prompt_tokens'] * sp['s_per_prompt_token']
-                                                                 + c['completion_tokens'] * sp['s_per_completion_token']) / max(1, c['workers'])
+            s = client_time_s(c, speeds.get(c['endpoint']))
+            t['time_s'] = None if s is None or t['time_s'] is None else t['time_s'] + s
     lines = []
     for (model, url), t in tot.items():
         if not t['calls']: continue
