@@ -36,12 +36,29 @@ _TYPOGRAPHY = str.maketrans({'\u2019': "'", '\u2018': "'", '\u00b4': "'", '`': "
                              '\u201c': '"', '\u201d': '"', '\u201e': '"', '\u2013': '-', '\u2014': '-', '\u00a0': ' '})
 
 def _norm_label(s) -> str:
-    "A label in comparable form: no `{short form}`, straight quotes, no accents, lower case, single spaces."
+    "A label in comparable form: no `{short form}`, straight quotes, no accents, lower case, single spaces, no trailing `;,.:`."
     t = unicodedata.normalize('NFKD', clean_label(str(s).translate(_TYPOGRAPHY)))
-    return re.sub(r'\s+', ' ', ''.join(ch for ch in t if not unicodedata.combining(ch))).strip().lower()
+    t = re.sub(r'\s+', ' ', ''.join(ch for ch in t if not unicodedata.combining(ch))).strip().lower()
+    return re.sub(r'[\s;,.:]+$', '', t)
 
 _GENERIC_MISSING = {"don't know": -1, 'dont know': -1, 'no answer': -2, 'refused': -2, 'no answer / refused': -2,
                     'not applicable': -3, 'not asked': -4, 'not asked in survey': -4, 'missing': -5}
+
+@lru_cache(None)
+def _official_missing() -> dict:
+    "Normalised label -> missing code (-1..-5) for every official label of a missing code of any core question, long and `{short}` forms."
+    from valuesim.paths import package_data_dir
+    raw = json.loads((package_data_dir()/'labels.json').read_text(encoding='utf-8'))['value_labels']   # with their {short forms}
+    found, substantive = {}, set()
+    for var, labels in raw.items():
+        if var not in QUESTION_IDS: continue
+        for code, label in labels.items():
+            forms = {_norm_label(label), *(_norm_label(x) for x in re.findall(r'\{([^}]*)\}', str(label)))} - {''}
+            if -5 <= int(code) <= -1:
+                for k in forms: found.setdefault(k, set()).add(int(code))
+            elif int(code) >= 0: substantive |= forms
+    # a text that names two missing codes, or also a real option somewhere, is no safe default
+    return {k: next(iter(c)) for k, c in found.items() if len(c) == 1 and k not in substantive and not re.fullmatch(r'[-+]?\d+', k)}
 
 def _label_lookup(var:str, extra:dict|None=None) -> dict:
     "Normalised label -> code for variable `var` (see above for the sources and their priority)."
@@ -55,7 +72,8 @@ def _label_lookup(var:str, extra:dict|None=None) -> dict:
             if k in seen and seen[k] != int(code): ambiguous.add(k)
             seen[k] = int(code)
         for k, code in seen.items(): out.setdefault(k, code)
-    for k, code in _GENERIC_MISSING.items(): out.setdefault(k, code)
+    for k, code in [*_official_missing().items(), *_GENERIC_MISSING.items()]:
+        if k not in ambiguous: out.setdefault(k, code)
     return {k: v for k, v in out.items() if k not in ambiguous}
 
 # the WVS files' own spellings of countries (B_COUNTRY, Q266-Q268) where they differ from pycountry's names
