@@ -9,6 +9,7 @@ __all__ = ['CLIError', 'parser', 'check_evaluate_args', 'batch_command', 'evalua
 # %% ../nbs/15_cli.ipynb #c003
 import argparse, json, sys
 from pathlib import Path
+from .evaluate import ResultsBusy
 
 # %% ../nbs/15_cli.ipynb #c005
 class CLIError(ValueError): "A command-line argument that cannot work."
@@ -160,6 +161,8 @@ def main(argv:list|None=None)->int:
     try: return {'evaluate': evaluate_command, 'metrics': metrics_command, 'plan': plan_command, 'batch': batch_command}[a.command](a)
     except (CLIError, FileNotFoundError, ValueError) as e:
         print(f'valuesim {a.command}: error: {e}', file=sys.stderr); return 2
+    except ResultsBusy as e:   # another run holds the results file: nothing was written by this one
+        print(f'valuesim {a.command}: refused: {e}', file=sys.stderr); return 4
     except Exception as e:
         from valuesim.llm import RunError   # the endpoint's refusals that concern the run: a key, a quota, a model, a parameter
         if not isinstance(e, RunError): raise

@@ -13,7 +13,7 @@ from .protocol import question_fold, history_subset, PROTOCOL_SEED
 from .metrics import RESULT_COLUMNS
 from .cache import ResponseCache, cache_mode
 from .evaluate import (sample_respondents, reference_pool, make_methods, read_results, METHODS, ANCHORS,
-                               _task_rows, _done_tasks, _append_task, method_clients)
+                               _task_rows, _done_tasks, _append_task, method_clients, results_lock)
 
 # %% ../nbs/14a_dask.ipynb #c006
 class MemoryCache:
@@ -149,66 +149,67 @@ def evaluate_dask(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the
     if bad := [n for n in names if n not in METHODS]: raise ValueError(f'unknown method(s) {bad}; known: {", ".join(METHODS)}')
     client = _client(client)
     csv.parent.mkdir(parents=True, exist_ok=True)
-    settings = _llm_settings(llm_overrides)
-    sample = sample_respondents(table, respondents, seed)
-    reference = reference_pool(table, sample) if any(n in ANCHORS for n in names) else None
-    built = build_methods(names, reference, settings, role_models=role_models)
-    models = {m.name: getattr(m, 'model', 'none') for m in built}
-    endpoints = {(c.endpoint, c.model) for m in built for c in method_clients(m)} | \
-                {(c.endpoint, c.config.embed_model) for m in built for c in method_clients(m) if c.config.embed_model}
-    from valuesim.embeddings import local_identity, LOCAL_EMBED_MODEL
-    endpoints.add((local_identity(), LOCAL_EMBED_MODEL))
-    uses_llm = any(n not in ANCHORS for n in names)
-    if cache is None and uses_llm and settings['mode'] != 'live': cache = ResponseCache()
-    weights = None
-    if 'hybrid' in names:   # the hybrid learns its weights once, here, from calibration respondents outside the sample (as `evaluate` does)
-        hy = next(m for m in make_methods(names, reference, settings, role_models=role_models) if m.name == 'hybrid')
-        hy.prepare(table, sample, folds=tuple(folds), history_k=history_k, questions_per_fold=questions_per_fold, seed=seed, progress=progress)
-        weights = hy.weights
-    done, jobs = _done_tasks(csv), []
-    for f in folds:
-        fold = question_fold(f, seed)
-        test = list(fold.test[:questions_per_fold] if questions_per_fold else fold.test)
-        for k in (history_k or (len(fold.profile),)):
-            for _, person in sample.iterrows():
-                rid = str(person['respondent_id'])
-                todo = [n for n in names if (n, models[n], f, k, rid) not in done]
-                if todo: jobs.append(dict(person=person, fold=f, k=k, profile=history_subset(fold.profile, k, rid, seed),
-                                          test=test, methods=todo, llm_overrides=settings, role_models=role_models, hybrid_weights=weights,
-                                          run=dict(folds=tuple(folds), questions_per_fold=questions_per_fold, seed=seed)))
-    total = len(jobs); jobs = jobs[:max_tasks] if max_tasks is not None else jobs
-    meta = dict(respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
-                questions_per_fold=questions_per_fold, seed=seed, methods=names, models=sorted(set(models.values())),
-                sample_rows=sample['row'].tolist() if 'row' in sample else None,
-                backend=f'dask ({client.scheduler.address})', llm={k: v for k, v in settings.items() if k != 'api_key'},
-                role_models=role_models, weights={'hybrid': weights} if weights else {})
-    Path(str(out) + '.meta.json').write_text(json.dumps(meta, indent=1))
-    from distributed import as_completed
-    from tqdm.auto import tqdm
-    run_id = uuid.uuid4().hex
-    known = _known_responses(cache, endpoints) if ship_cache and uses_llm and cache is not None and settings['mode'] != 'live' else None
-    ref_f, known_f = client.scatter([reference, known], broadcast=True) if jobs else (None, None)
-    from valuesim.distributed import run_respondent as task     # by module name, so workers import it rather than unpickle it
-    futs = [client.submit(task, j, ref_f, known_f, run_id, key=f'valuesim-{run_id[:8]}-{i}', pure=False)
-            for i, j in enumerate(jobs)]
-    bar = tqdm(total=len(futs), desc='evaluating on dask', unit='task', disable=not progress)
-    added = 0
-    try:
-        for fut in as_completed(futs):
-            r = fut.result()
-            if r['rows']: _append_task(csv, r['rows'])
-            if cache is not None:
-                for e in r['entries']:
-                    if cache.get(e['key']) is None:       # two workers may have made the same request: count it once
-                        cache.put(e['key'], e['kind'], e['endpoint'], e['model'], e['request'], e['response']); added += 1
-            bar.update(1)
-            if r['errors']:
-                name, err = r['errors'][0]
-                raise err
-    finally:
-        bar.close()
-        for f_ in futs: f_.cancel()
-    results = read_results(csv) if csv.exists() else pd.DataFrame(columns=RESULT_COLUMNS)
-    results.attrs.update(tasks_run=len(jobs), tasks_pending=total - len(jobs), cache_entries_added=added)
-    if out.suffix == '.parquet': results.to_parquet(out, index=False)
-    return results
+    with results_lock(csv):   # one run at a time per results file (`evaluate` does the same)
+        settings = _llm_settings(llm_overrides)
+        sample = sample_respondents(table, respondents, seed)
+        reference = reference_pool(table, sample) if any(n in ANCHORS for n in names) else None
+        built = build_methods(names, reference, settings, role_models=role_models)
+        models = {m.name: getattr(m, 'model', 'none') for m in built}
+        endpoints = {(c.endpoint, c.model) for m in built for c in method_clients(m)} | \
+                    {(c.endpoint, c.config.embed_model) for m in built for c in method_clients(m) if c.config.embed_model}
+        from valuesim.embeddings import local_identity, LOCAL_EMBED_MODEL
+        endpoints.add((local_identity(), LOCAL_EMBED_MODEL))
+        uses_llm = any(n not in ANCHORS for n in names)
+        if cache is None and uses_llm and settings['mode'] != 'live': cache = ResponseCache()
+        weights = None
+        if 'hybrid' in names:   # the hybrid learns its weights once, here, from calibration respondents outside the sample (as `evaluate` does)
+            hy = next(m for m in make_methods(names, reference, settings, role_models=role_models) if m.name == 'hybrid')
+            hy.prepare(table, sample, folds=tuple(folds), history_k=history_k, questions_per_fold=questions_per_fold, seed=seed, progress=progress)
+            weights = hy.weights
+        done, jobs = _done_tasks(csv), []
+        for f in folds:
+            fold = question_fold(f, seed)
+            test = list(fold.test[:questions_per_fold] if questions_per_fold else fold.test)
+            for k in (history_k or (len(fold.profile),)):
+                for _, person in sample.iterrows():
+                    rid = str(person['respondent_id'])
+                    todo = [n for n in names if (n, models[n], f, k, rid) not in done]
+                    if todo: jobs.append(dict(person=person, fold=f, k=k, profile=history_subset(fold.profile, k, rid, seed),
+                                              test=test, methods=todo, llm_overrides=settings, role_models=role_models, hybrid_weights=weights,
+                                              run=dict(folds=tuple(folds), questions_per_fold=questions_per_fold, seed=seed)))
+        total = len(jobs); jobs = jobs[:max_tasks] if max_tasks is not None else jobs
+        meta = dict(respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
+                    questions_per_fold=questions_per_fold, seed=seed, methods=names, models=sorted(set(models.values())),
+                    sample_rows=sample['row'].tolist() if 'row' in sample else None,
+                    backend=f'dask ({client.scheduler.address})', llm={k: v for k, v in settings.items() if k != 'api_key'},
+                    role_models=role_models, weights={'hybrid': weights} if weights else {})
+        Path(str(out) + '.meta.json').write_text(json.dumps(meta, indent=1))
+        from distributed import as_completed
+        from tqdm.auto import tqdm
+        run_id = uuid.uuid4().hex
+        known = _known_responses(cache, endpoints) if ship_cache and uses_llm and cache is not None and settings['mode'] != 'live' else None
+        ref_f, known_f = client.scatter([reference, known], broadcast=True) if jobs else (None, None)
+        from valuesim.distributed import run_respondent as task     # by module name, so workers import it rather than unpickle it
+        futs = [client.submit(task, j, ref_f, known_f, run_id, key=f'valuesim-{run_id[:8]}-{i}', pure=False)
+                for i, j in enumerate(jobs)]
+        bar = tqdm(total=len(futs), desc='evaluating on dask', unit='task', disable=not progress)
+        added = 0
+        try:
+            for fut in as_completed(futs):
+                r = fut.result()
+                if r['rows']: _append_task(csv, r['rows'])
+                if cache is not None:
+                    for e in r['entries']:
+                        if cache.get(e['key']) is None:       # two workers may have made the same request: count it once
+                            cache.put(e['key'], e['kind'], e['endpoint'], e['model'], e['request'], e['response']); added += 1
+                bar.update(1)
+                if r['errors']:
+                    name, err = r['errors'][0]
+                    raise err
+        finally:
+            bar.close()
+            for f_ in futs: f_.cancel()
+        results = read_results(csv) if csv.exists() else pd.DataFrame(columns=RESULT_COLUMNS)
+        results.attrs.update(tasks_run=len(jobs), tasks_pending=total - len(jobs), cache_entries_added=added)
+        if out.suffix == '.parquet': results.to_parquet(out, index=False)
+        return results

@@ -114,15 +114,22 @@ def run_paper(params:str|Path='params/smoke.yaml', # parameter file
               plan_first:bool=True # print `plan_paper`'s plan before the first call
              )->list[Path]:
     "Execute the paper notebooks in order; return the executed notebooks' paths; stop at the first failure."
-    import papermill as pm
-    from tqdm.auto import tqdm
     absolute_path_variables()
-    ps, done = load_params(params), []
+    ps = load_params(params)
     nbs = [nb for nb in paper_notebooks() if not only or nb.stem in only]
     if only and len(nbs) != len(only): raise ValueError(f'unknown paper notebooks: {sorted(set(only) - {nb.stem for nb in nbs})}')
     if check_first and (problems := preflight(ps, nbs)):
         raise RuntimeError('the run would stop; nothing was started. Fix these first:\n- ' + '\n- '.join(problems))
-    if plan_first: print(plan_paper(params, only)[2], flush=True)
+    from valuesim.evaluate import results_lock
+    with results_lock(tables_dir()/'paper'):   # a second `make paper` in this folder is refused, naming this one
+        if plan_first: print(plan_paper(params, only)[2], flush=True)
+        return _run_notebooks(ps, nbs)
+
+def _run_notebooks(ps:dict, nbs:list)->list[Path]:
+    "Execute `nbs` in order with their parameters, showing the evaluations' progress."
+    import papermill as pm
+    from tqdm.auto import tqdm
+    done = []
     with _watch_progress():
         for nb in (bar := tqdm(nbs, desc='paper notebooks', unit='nb', position=0)):
             bar.set_postfix_str(nb.stem); out = provenance_path(nb); t0 = time.time()
