@@ -23,6 +23,8 @@ class Prediction:
     completion_tokens:int = 0
     seconds:float = 0.
     valid:bool = True                             # False when the output could not be parsed into an option
+    tied:bool = False                             # the answer was picked among options tied at the top (`pick_top`)
+    too_long:bool = False                         # the prompt did not fit the model's context: the pair is not scored
 
 # %% ../nbs/10_anchors.ipynb #c006
 def option_distribution(codes:np.ndarray, # answer codes of reference respondents (any codes; invalid ones are ignored)

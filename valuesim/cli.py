@@ -120,6 +120,10 @@ def evaluate_command(a)->int:
     from valuesim.evaluate import evaluate
     from valuesim.metrics import summary
     c, table, methods = _setup(a)
+    from valuesim.plan import context_preview
+    over = {k: v for k, v in dict(base_url=a.base_url, model=a.model, mode=a.cache).items() if v}
+    for w in context_preview(table, c['methods'], over, folds=c['folds'], history_k=c['history_k'], questions_per_fold=a.questions_per_fold, seed=a.seed):
+        print(f'valuesim evaluate: {w}', file=sys.stderr)
     res = evaluate(table, methods, a.out, respondents=a.respondents, folds=c['folds'], history_k=c['history_k'],
                    questions_per_fold=a.questions_per_fold, seed=a.seed, workers=a.workers)
     print(f'{len(res)} rows in {a.out}', file=sys.stderr)

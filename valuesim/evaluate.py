@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['LLM_METHODS', 'ANCHORS', 'BEYOND', 'METHODS', 'TASK_KEY', 'respondent_table', 'sample_respondents', 'reference_pool',
-           'repair_results', 'run_tasks', 'ResultsBusy', 'results_lock', 'method_clients', 'method_identity',
-           'identity_digest', 'ProgressFile', 'evaluate', 'make_methods', 'read_results']
+           'repair_results', 'run_tasks', 'ResultsBusy', 'results_lock', 'too_long_warnings', 'method_clients',
+           'method_identity', 'identity_digest', 'ProgressFile', 'evaluate', 'make_methods', 'read_results']
 
 # %% ../nbs/14_evaluate.ipynb #c003
 import contextlib, csv as csv_module, hashlib, json, os, socket, sys, threading, time, warnings
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from .questions import get_question
 from .protocol import sample_rows, question_fold, history_subset, exclusion_reason, PROTOCOL_SEED
-from .metrics import RESULT_COLUMNS
+from .metrics import RESULT_COLUMNS, LATER_COLUMNS
 from .anchors import Prediction, PopulationMode, CountryMode, NearestNeighbours
 from .cache import dry_run, BatchPending
 
@@ -60,9 +60,10 @@ def _task_rows(method, person:pd.Series, fold:int, k:int, profile:tuple, test:li
         rows.append(dict(method=method.name, model=getattr(method, 'model', 'none'), fold=fold, k=k,
                          respondent=str(person['respondent_id']), question=q, section=get_question(q).section,
                          true_code=t, predicted_code=p.code, probs=json.dumps(p.probs) if p.probs else None,
-                         valid=bool(p.valid and p.code is not None), excluded=exclusion_reason(q, t),
+                         valid=bool(p.valid and p.code is not None),
+                         excluded=exclusion_reason(q, t) or ('prompt_too_long' if getattr(p, 'too_long', False) else None),
                          calls=p.calls, prompt_tokens=p.prompt_tokens, completion_tokens=p.completion_tokens,
-                         seconds=round(p.seconds, 4)))
+                         seconds=round(p.seconds, 4), tied=bool(getattr(p, 'tied', False))))
     return rows
 
 def _done_tasks(csv:Path)->set:
@@ -142,6 +143,21 @@ def results_lock(csv:str|Path, # the results file (or any file a run writes alon
         os.pwrite(fd, f'pid {os.getpid()} on {socket.gethostname()}, since {time.strftime("%H:%M:%S")}: {" ".join(sys.argv)[:200]}'.encode(), 0)
         yield csv
     finally: os.close(fd)   # closing the descriptor releases the lock
+
+# %% ../nbs/14_evaluate.ipynb #c008w
+def too_long_warnings(results:pd.DataFrame, # a results table
+                      methods:list=() # the method objects (their clients' context length is named)
+                     )->list[str]:
+    "One line per method with pairs not scored because the prompt did not fit the model's context: the count and what to do."
+    if not len(results) or 'excluded' not in results: return []
+    ctx = {m.name: c.context_length for m in methods for c in method_clients(m)[:1] if c.base_url is not None or c.mode != 'replay'}
+    out = []
+    for name, g in results.groupby('method', sort=False):
+        if n := int((g['excluded'] == 'prompt_too_long').sum()):
+            size = f" ({ctx[name]:,} tokens)" if ctx.get(name) else ''
+            out.append(f"{name}: {n} of {len(g)} pair(s) not scored: the prompt did not fit the model's context{size}. "
+                       f"Use a server with a longer context (vLLM: --max-model-len; llama.cpp: -c), or leave {name} out.")
+    return out
 
 # %% ../nbs/14_evaluate.ipynb #c008i
 def _parts(method, depth:int=4)->list:
@@ -271,6 +287,7 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
     finally:
         pool.shutdown(wait=True, cancel_futures=True); bar.close()
     results = read_results(csv) if csv.exists() else pd.DataFrame(columns=RESULT_COLUMNS)   # no task finished (a batch export's first round)
+    for w in too_long_warnings(results, methods): warnings.warn(w, stacklevel=2)
     if out.suffix == '.parquet': results.to_parquet(out, index=False)
     results.attrs['meta'] = meta      # the run's settings and any learned weights, as in <out>.meta.json
     return results
@@ -340,6 +357,8 @@ def read_results(path:str|Path, # a results file
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f'results file {p} not found')
     r = pd.read_parquet(p) if p.suffix == '.parquet' else pd.read_csv(p, dtype={'respondent': str, 'excluded': 'object'})
+    for c, v in LATER_COLUMNS.items():
+        if c not in r: r[c] = v
     if missing := [c for c in RESULT_COLUMNS if c not in r]: raise ValueError(f'{p} is not a valuesim results table: no column(s) {missing}')
     if duplicates == 'raise' and (dup := r.duplicated(TASK_KEY)).any():
         raise ValueError(f'{p} holds {int(dup.sum())} row(s) twice (same method, model, fold, k, respondent and question), so every metric '

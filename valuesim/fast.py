@@ -7,13 +7,14 @@ __all__ = ['POOLING', 'pool', 'disagree', 'FastValueSim']
 
 # %% ../nbs/13a_fast.ipynb #c003
 import json
+from collections import Counter
 import numpy as np, pandas as pd
 from .questions import get_question
 from .encoder import Respondent, statements
 from .prompts import render
 from .anchors import Prediction, top_code
-from .llm import LLM, PromptTooLong
-from .methods import CAPS_MODULES, StoryModule, Backstory, question_fields, persona, share_story_cost, _usage
+from .llm import LLM, PromptTooLong, pick_top
+from .methods import CAPS_MODULES, StoryModule, Backstory, question_fields, persona, share_story_cost, _usage, too_long_all
 from . import cache as _cache
 
 # %% ../nbs/13a_fast.ipynb #c006
@@ -80,10 +81,15 @@ class FastValueSim:
             known = known and s.cached
             ok = s.best is not None
             mods[m] = dict(top=s.best if ok else None, probs=s.probs if ok else None, outside=round(s.outside, 4))
+        if all('error' in v for v in mods.values()):   # no module could be asked: the pair is not scored, and counted as such
+            return Prediction(None, None, json.dumps(dict(modules=mods)), calls, pt, ct, secs, valid=False, too_long=True)
         pooled = pool([v['probs'] for v in mods.values()], q.valid_codes, self.pooling, self.floor)
         out = dict(modules=mods, pooled=pooled, coordinator=None)
-        final, probs = top_code(pooled), pooled
         tops = [v['top'] for v in mods.values() if v['top'] is not None]
+        # a tie in the pool goes to the option most modules generated where that is among the tied, else to a hash of the prompt
+        lead = Counter(tops).most_common()
+        final, tie = pick_top(pooled, lead[0][0] if lead and (len(lead) == 1 or lead[0][1] > lead[1][1]) else None, persona_text + qid)
+        probs = pooled
         # a plan counts the coordinator wherever a module's score is a placeholder: it cannot say where real modules would disagree
         planned = not known and getattr(_cache._DRY, 'upper_bound', False)
         if self.coordinator_llm is not None and (disagree(tops, pooled, self.threshold) or planned):
@@ -93,10 +99,12 @@ class FastValueSim:
             if cs is not None:
                 p, c = _usage(cs); calls, pt, ct, secs = calls + cs.requests, pt + p, ct + c, secs + cs.seconds
                 out['coordinator'] = dict(code=cs.best, probs=cs.probs if cs.best is not None else None, leanings=leanings)
-                if cs.best is not None: final, probs = cs.best, cs.probs     # no usable distribution: the pooled answer stands
-        return Prediction(final, probs or None, json.dumps(out), calls, pt, ct, secs, final is not None)
+                if cs.best is not None: final, probs, tie = cs.best, cs.probs, cs.tie     # no usable distribution: the pooled answer stands
+        out['tie'] = tie
+        return Prediction(final, probs or None, json.dumps(out), calls, pt, ct, secs, final is not None, tied=tie is not None)
     def predict(self, person:pd.Series|Respondent, profile:tuple, test:list)->list[Prediction]:
         "Predictions for every test question; the backstory's cost is shared evenly among them."
         person = person if isinstance(person, Respondent) else Respondent.from_row(person)
-        pers, b = self.persona_for(person, profile)
+        try: pers, b = self.persona_for(person, profile)
+        except PromptTooLong as e: return too_long_all(test, e)
         return share_story_cost([self.answer(pers, q) for q in test], b)

@@ -421,7 +421,7 @@ def context_length(self:LLM)->int|None:
                 n = context_from_props(json.loads(self.client().get(root + '/props', cast_to=httpx.Response).content))
         except (openai.APIError, LLMError, ValueError): n = None   # the server does not say (or is not there): nothing is guessed
     n = n or known_context(self.model)
-    if self.mode == 'cache' and self.cache is not None: self.cache.put(key, 'context', self.endpoint, self.model, {}, {'context_length': n})
+    if self.mode == 'cache' and self.cache is not None and dry_run() is None: self.cache.put(key, 'context', self.endpoint, self.model, {}, {'context_length': n})
     self._ctx = n or 0
     return n
 

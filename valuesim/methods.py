@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CAPS_MODULES', 'parse_answer', 'question_fields', 'persona', 'Backstory', 'StoryModule', 'share_story_cost',
-           'story_fidelity', 'vote_distribution', 'ceiling_of_mean', 'ValueSim', 'DirectAnswer']
+           'story_fidelity', 'too_long_all', 'vote_distribution', 'ceiling_of_mean', 'ValueSim', 'DirectAnswer']
 
 # %% ../nbs/13_methods.ipynb #c003
 import json, re, threading, time, math
@@ -15,6 +15,7 @@ from .encoder import Respondent, statements, raw_items, options_text
 from .prompts import render, load_prompt
 from .anchors import Prediction, top_code
 from .llm import LLM, PromptTooLong
+from .cache import dry_run
 
 # %% ../nbs/13_methods.ipynb #c005
 CAPS_MODULES = ('cognitive', 'affective', 'behavioural')
@@ -110,6 +111,13 @@ def story_fidelity(story:'Backstory|str', # the backstory (or its text)
                 words=len(text.split()), per_question=per)
 
 # %% ../nbs/13_methods.ipynb #c016
+def too_long_all(test:list, # the test questions
+                 err:Exception # the PromptTooLong raised for the prompt they all needed (the backstory's)
+                )->list:
+    "Predictions for every test question when a prompt they all need did not fit the context: none is scored, each is counted."
+    return [Prediction(None, None, f'prompt too long for the model: {str(err)[:200]}', 1 / max(1, len(test)), valid=False, too_long=True)
+            for _ in test]
+
 def _usage(r)->tuple[int,int]:
     u = getattr(r, 'usage', None) or {}
     return u.get('prompt_tokens', 0) or 0, u.get('completion_tokens', 0) or 0
@@ -161,9 +169,12 @@ class ValueSim:
         if not q.closed: return Prediction(None, None, f'{qid} is not multiple choice ({q.type}): not asked', 0, valid=False)
         outs = {}
         for m in CAPS_MODULES:
-            r = self.modules_llm.chat(render(m, persona=persona_text, **question_fields(qid)), max_tokens=self.module_max_tokens)
+            try: r = self.modules_llm.chat(render(m, persona=persona_text, **question_fields(qid)), max_tokens=self.module_max_tokens)
+            except PromptTooLong as e: calls += 1; outs[m] = dict(text='', code=None, error=str(e)[:200]); continue
             p, c = _usage(r); calls, pt, ct, secs = calls + 1, pt + p, ct + c, secs + r.seconds
             outs[m] = dict(text=r.text, code=parse_answer(r.text, q.valid_codes))
+        if all('error' in o for o in outs.values()):   # no module could be asked: the pair is not scored, and counted as such
+            return Prediction(None, None, json.dumps(outs), calls, pt, ct, secs, valid=False, too_long=True)
         codes = [o['code'] for o in outs.values()]
         valid = [c for c in codes if c is not None]
         if valid and len(set(valid)) == 1: final = valid[0]     # every valid answer agrees: no call (an unparseable one does not force one)
@@ -171,22 +182,25 @@ class ValueSim:
         else:
             analyses = '\n\n'.join(f"Analyst {i} ({m} view) chose {o['code'] if o['code'] is not None else 'no valid option'}: {_analysis(o['text'])}"
                                    for i, (m, o) in enumerate(outs.items(), 1))
-            r = self.coordinator_llm.chat(render('coordinator', analyses=analyses, **question_fields(qid)), max_tokens=self.module_max_tokens)
-            p, c = _usage(r); calls, pt, ct, secs = calls + 1, pt + p, ct + c, secs + r.seconds
-            outs['coordinator'] = dict(text=r.text, code=parse_answer(r.text, q.valid_codes))
+            try: r = self.coordinator_llm.chat(render('coordinator', analyses=analyses, **question_fields(qid)), max_tokens=self.module_max_tokens)
+            except PromptTooLong as e: r = None; calls += 1; outs['coordinator'] = dict(text='', code=None, error=str(e)[:200])
+            if r is not None:
+                p, c = _usage(r); calls, pt, ct, secs = calls + 1, pt + p, ct + c, secs + r.seconds
+                outs['coordinator'] = dict(text=r.text, code=parse_answer(r.text, q.valid_codes))
             final = outs['coordinator']['code']
         return Prediction(final, vote_distribution(codes + [final], q.valid_codes), json.dumps(outs), calls, pt, ct,
                           secs, final is not None)
     def predict(self, person:pd.Series|Respondent, profile:tuple, test:list)->list[Prediction]:
         "Predictions for every test question; the backstory's cost is shared evenly among them."
         person = person if isinstance(person, Respondent) else Respondent.from_row(person)
-        pers, b = self.persona_for(person, profile)
+        try: pers, b = self.persona_for(person, profile)
+        except PromptTooLong as e: return too_long_all(test, e)
         return share_story_cost([self.answer(pers, q) for q in test], b)
 
 # %% ../nbs/13_methods.ipynb #c020
 def _fits(text:str, llm:LLM, reserve:int=64)->bool:
     "Whether a prompt plausibly fits the model's context (about 3 characters a token, a cautious estimate)."
-    ctx = getattr(getattr(llm, '_server', None), 'n_ctx', None) or (None if llm.base_url else 16384)
+    ctx = None if llm.base_url else llm.context_length   # an endpoint refuses what does not fit, and says so
     return ctx is None or len(text) / 3 + reserve <= ctx
 
 class DirectAnswer:
@@ -219,7 +233,10 @@ class DirectAnswer:
         b, base = None, None
         if self.kind == 'no_profile': base = persona('none')
         elif self.kind == 'full_info': base = persona('raw', '\n\n'.join(raw_items(person, profile)))
-        elif self.kind == 'no_caps': b = self.story(statements(person, profile)); base = persona('story', b.text)
+        elif self.kind == 'no_caps':
+            try: b = self.story(statements(person, profile))
+            except PromptTooLong as e: return too_long_all(test, e)
+            base = persona('story', b.text)
         items = raw_items(person, profile) if self.kind == 'rag' else None
         out = []
         for qid in test:
@@ -229,12 +246,13 @@ class DirectAnswer:
             pers = self._rag_persona(person, items, qid) if self.kind == 'rag' else base
             prompt = render('direct', persona=pers, **question_fields(qid))
             if not _fits(prompt, self.llm):
-                out.append(Prediction(None, None, f'prompt of {len(prompt)} characters does not fit the context of {self.llm.model}', 0, valid=False)); continue
+                if (planner := dry_run()) is not None and hasattr(planner, 'note_too_long'): planner.note_too_long(self.llm, prompt)
+                out.append(Prediction(None, None, f'prompt of {len(prompt)} characters does not fit the context of {self.llm.model}', 0, valid=False, too_long=True)); continue
             try: s = self.llm.score_options(prompt, q.valid_codes)
             except PromptTooLong as e:   # that question's result; anything else the endpoint refuses stops the run
-                out.append(Prediction(None, None, f'prompt too long for the model: {e}', 1, valid=False)); continue
+                out.append(Prediction(None, None, f'prompt too long for the model: {e}', 1, valid=False, too_long=True)); continue
             p, c = _usage(s)
             out.append(Prediction(s.best, s.probs if s.best is not None else None,
-                                  json.dumps({'probs': s.probs, 'outside': s.outside}), s.requests, p, c,
-                                  s.seconds, s.best is not None))
+                                  json.dumps({'probs': s.probs, 'outside': s.outside, 'tie': s.tie}), s.requests, p, c,
+                                  s.seconds, s.best is not None, tied=s.tie is not None))
         return share_story_cost(out, b)

@@ -62,6 +62,7 @@ EXCLUSION_REASONS = {
     'country_specific': 'country-specific codes (party, language, ethnic group)',
     'missing': "true answer is a missing code (don't know, refused, not asked, ...)",
     'not_an_option': 'true code is not one of the options',
+    'prompt_too_long': "the method's prompt did not fit the model's context (counted per method as too_long)",
 }
 
 def exclusion_reason(qid:str, # the test question

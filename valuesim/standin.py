@@ -6,7 +6,7 @@
 __all__ = ['STANDIN_KINDS', 'prompt_options', 'answer_distribution', 'first_tokens', 'StandIn', 'main']
 
 # %% ../nbs/08a_standin.ipynb #c003
-import argparse, hashlib, json, math, re, signal, sys, threading, time
+import argparse, hashlib, json, math, re, signal, struct, sys, threading, time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -68,8 +68,31 @@ def _story(text:str, max_tokens:int)->str:
     facts = [l.lstrip('- ').strip() for l in text.splitlines() if l.startswith('- ')]
     return ' '.join(facts or ['You are a person.'])[:max(4, max_tokens) * 4]
 
-def _lp(pairs):
-    return [{'token': t, 'logprob': math.log(max(p, 1e-12)), 'bytes': list(t.encode())} for t, p in pairs]
+def _bf16(x:float)->float:
+    "`x` rounded to bfloat16 (8 significant bits, to nearest even), as a GPU serving a model in bf16 holds a logit."
+    b = struct.unpack('>I', struct.pack('>f', x))[0]
+    return struct.unpack('>f', struct.pack('>I', (b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000))[0]
+
+def _lp(pairs, precision:str='float32'):
+    "Logprob entries; in bf16 the logprob is read off a bf16 logit (about 20 above it), so it moves in steps of 0.125."
+    lp = lambda p: math.log(max(p, 1e-12))
+    q = (lambda x: _bf16(x + 24.) - 24.) if precision == 'bf16' else (lambda x: x)
+    return [{'token': t, 'logprob': q(lp(p)), 'bytes': list(t.encode())} for t, p in pairs]
+
+def _close_runner_up(dist:dict, text:str)->dict:
+    "The distribution with a runner-up close behind the top option (0 to 0.1 in logprob): where a bf16 server's ties come from."
+    if len(dist) < 2: return dist
+    codes = list(dist); i = codes.index(max(codes, key=dist.get)); top = codes[i]
+    second = codes[i - 1] if i > 0 else codes[1]   # below the top where there is a code below: a lowest-code rule would pick it
+    d = dict(dist); d[second] = d[top] * math.exp(-(_h(text, 'gap') % 100) / 1000)
+    s = sum(d.values()); return {k: v / s for k, v in d.items()}
+
+_TOO_LONG_ANSWER = {   # how each server refuses a request longer than its context (HTTP 400)
+    'vllm': lambda ctx, p, c: {'error': {'message': f"This model's maximum context length is {ctx} tokens. However, you requested {p + c} tokens ({p} in the messages, {c} in the completion). Please reduce the length of the messages or completion.", 'type': 'BadRequestError', 'param': None, 'code': 400}},
+    'llamacpp': lambda ctx, p, c: {'error': {'code': 400, 'message': 'the request exceeds the available context size, try increasing it', 'type': 'exceed_context_size_error', 'n_prompt_tokens': p, 'n_ctx': ctx}},
+    'openai': lambda ctx, p, c: {'error': {'message': f"This model's maximum context length is {ctx} tokens. However, your messages resulted in {p} tokens. Please reduce the length of the messages.", 'type': 'invalid_request_error', 'param': 'messages', 'code': 'context_length_exceeded'}},
+    'deepseek': lambda ctx, p, c: {'error': {'message': f"This model's maximum context length is {ctx} tokens. However, you requested {p + c} tokens ({p} in the messages, {c} in the completion). Please reduce the length of the messages or completion.", 'type': 'invalid_request_error', 'param': None, 'code': 'invalid_request_error'}},
+    'generic': lambda ctx, p, c: {'error': {'message': f'prompt is too long: {p} tokens, the limit is {ctx}'}}}
 
 # %% ../nbs/08a_standin.ipynb #c012
 class StandIn:
@@ -79,9 +102,13 @@ class StandIn:
                  model:str='standin-7b', # the model it serves
                  port:int=0, # 0: any free port
                  embed_dim:int=32, # length of its embeddings
-                 keep_bodies:bool=False): # keep every request body received (`received`), for benchmarks that check what was asked
+                 keep_bodies:bool=False, # keep every request body received (`received`), for benchmarks that check what was asked
+                 context:int|None=None, # tokens a request may hold (vLLM reports it as max_model_len, llama.cpp in /props); longer ones are refused as that server does
+                 precision:str='float32'): # 'bf16': logprobs in the steps a bf16-served model gives, runner-ups close behind, so the top two often tie
         if kind not in STANDIN_KINDS: raise ValueError(f'unknown stand-in kind {kind!r}: use one of {", ".join(STANDIN_KINDS)}')
+        if precision not in ('float32', 'bf16'): raise ValueError(f"precision must be 'float32' or 'bf16', not {precision!r}")
         self.latency, self.kind, self.model, self.embed_dim, self.keep_bodies = latency, kind, model, embed_dim, keep_bodies
+        self.context, self.precision = context, precision
         self._lock, self._t = threading.Lock(), None
         self.reset()
         standin = self
@@ -97,7 +124,11 @@ class StandIn:
                 self._headers_buffer.append(b'\r\n' + data); self.flush_headers()
             def do_GET(self):
                 if self.path.rstrip('/').endswith('/models'):
-                    return self._send(200, {'object': 'list', 'data': [{'id': standin.model, 'object': 'model', 'owned_by': _OWNED_BY[standin.kind]}]})
+                    m = {'id': standin.model, 'object': 'model', 'owned_by': _OWNED_BY[standin.kind]}
+                    if standin.kind == 'vllm' and standin.context: m['max_model_len'] = standin.context
+                    return self._send(200, {'object': 'list', 'data': [m]})
+                if standin.kind == 'llamacpp' and self.path.rstrip('/') == '/props':   # at the server's root, as llama.cpp serves it
+                    return self._send(200, {'default_generation_settings': {'n_ctx': standin.context or 4096}, 'total_slots': 1})
                 self._send(404, {'error': {'message': f'no route {self.path}'}})
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get('Content-Length', 0))) or b'{}')
@@ -146,10 +177,14 @@ class StandIn:
         if self.kind == 'openai' and 'max_tokens' in body:
             return 400, {'error': {'message': "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", 'code': 'unsupported_parameter'}}
         msgs = body.get('messages') or []
+        if self.context:
+            p_tok, limit = sum(len(str(m.get('content') or '')) for m in msgs) // 4 + 4 * len(msgs), body.get('max_tokens') or body.get('max_completion_tokens') or 16
+            if p_tok + limit > self.context: return 400, _TOO_LONG_ANSWER[self.kind](self.context, p_tok, limit)
         prefix = _continued(self.kind, path, body)
         asked = [m for m in msgs if m.get('role') != 'assistant'] if prefix is not None else msgs
         text = '\n'.join(str(m.get('content') or '') for m in asked)
         dist, limit = answer_distribution(text), body.get('max_tokens') or body.get('max_completion_tokens') or 512
+        if self.precision == 'bf16': dist = _close_runner_up(dist, text)
         tops = first_tokens(dist, self.kind, prefix or '') if dist else [('You', 1.)]
         if not dist: reply = _story(text, limit)
         elif prefix is not None: reply = tops[0][0] if tops[0][0] != _END else ''
@@ -159,7 +194,7 @@ class StandIn:
         choice = {'index': 0, 'message': {'role': 'assistant', 'content': reply}, 'finish_reason': 'stop'}
         if body.get('logprobs'):
             n = int(body.get('top_logprobs') or 1)
-            choice['logprobs'] = {'content': [{**_lp(tops[:1])[0], 'top_logprobs': _lp(tops[:n])}]}
+            choice['logprobs'] = {'content': [{**_lp(tops[:1], self.precision)[0], 'top_logprobs': _lp(tops[:n], self.precision)}]}
         p_tok, c_tok = len(text) // 4 + 4 * len(msgs), max(1, len(reply) // 4)
         return 200, {'id': 'standin', 'object': 'chat.completion', 'model': self.model, 'choices': [choice],
                      'usage': {'prompt_tokens': p_tok, 'completion_tokens': c_tok, 'total_tokens': p_tok + c_tok}}
@@ -198,13 +233,16 @@ def main(argv:list|None=None):
     p.add_argument('--model', default='standin-7b', help='the model name it serves')
     p.add_argument('--port', type=int, default=8765, help='port on 127.0.0.1 (default 8765; 0: any free port)')
     p.add_argument('--counts', default=None, help='write the request counts to this JSON file every few seconds and at exit')
+    p.add_argument('--context', type=int, default=None, help='tokens a request may hold (vLLM reports it as max_model_len, llama.cpp in /props); longer ones are refused')
+    p.add_argument('--precision', choices=('float32', 'bf16'), default='float32', help="bf16: logprobs as a bf16-served model gives them (ties at the top)")
     p.add_argument('--batch', nargs=2, metavar=('IN', 'OUT'), help='answer a batch input file into a batch output file, then stop (no server)')
     a = p.parse_args(argv)
     if a.batch:
-        n = StandIn(0, a.kind, a.model, 0).run_batch(*a.batch)
+        n = StandIn(0, a.kind, a.model, 0, context=a.context, precision=a.precision).run_batch(*a.batch)
         print(f'{n} requests answered into {a.batch[1]}'); return
-    s = StandIn(a.latency, a.kind, a.model, a.port).start()
-    print(f'stand-in ({a.kind}, {a.latency * 1000:.0f} ms) serving {a.model!r} at {s.url}; VALUESIM_BASE_URL={s.url} VALUESIM_MODEL={a.model}', flush=True)
+    s = StandIn(a.latency, a.kind, a.model, a.port, context=a.context, precision=a.precision).start()
+    extra = (f', {a.context:,}-token context' if a.context else '') + (', bf16 logprobs' if a.precision == 'bf16' else '')
+    print(f'stand-in ({a.kind}, {a.latency * 1000:.0f} ms{extra}) serving {a.model!r} at {s.url}; VALUESIM_BASE_URL={s.url} VALUESIM_MODEL={a.model}', flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
