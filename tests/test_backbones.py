@@ -51,9 +51,9 @@ def test_two_backbones_side_by_side_equal_two_single_runs(two, tmp_path, monkeyp
         mine = both[both.backbone.isin([name, '-'])].reset_index(drop=True)
         pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True))
     assert set(both[both.backbone == 'alpha'].model) == {'alpha-7b'} and set(both[both.backbone == 'beta'].model) == {'beta-8b'}
-    assert set(both.backbone) == {'alpha', 'beta', '-'} and (both.backbone == '-').sum() == 4   # the four anchors, once
+    assert set(both.backbone) == {'alpha', 'beta', '-'} and (both.backbone == '-').sum() == 5   # the five anchors (gbm_demographics beyond the paper), once
     # the paper's layout: methods as rows, a column group per backbone, the anchors in their own group
-    assert list(wide.method) == ['no_profile', 'full_info', 'rag', 'valuesim', 'mode', 'country_mode', 'knn', 'gbm', 'valuesim_fast', 'hybrid']
+    assert list(wide.method) == ['no_profile', 'full_info', 'rag', 'valuesim', 'mode', 'country_mode', 'knn', 'gbm', 'gbm_demographics', 'valuesim_fast', 'hybrid', 'demographics']
     assert {'alpha: accuracy', 'beta: accuracy', 'no LLM (anchors): accuracy'} <= set(wide.columns)
     llm = both[both.backbone == 'beta'].set_index('method').accuracy
     assert wide.set_index('method')['beta: accuracy'].dropna().to_dict() == pytest.approx(llm.to_dict())

@@ -31,3 +31,5 @@ def test_a_rerun_that_computes_nothing_new_rewrites_nothing(tmp_path, monkeypatc
     assert nb['metadata']['papermill']['parameters']['seed'] == 42 and nb['metadata']['valuesim']['version']
     assert not any('execution' in c['metadata'] for c in nb['cells'])
     assert str(Path.cwd()) not in json.dumps(nb)   # no path of this machine
+    # the kernels' IPC sockets live in a folder of the run's own, not beside the notebooks in the source tree
+    assert {p.suffix for p in (Path(__file__).parent.parent/'nbs'/'paper').iterdir()} == {'.ipynb'}

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['LLM_METHODS', 'ANCHORS', 'BEYOND', 'METHODS', 'TASK_KEY', 'respondent_table', 'sample_respondents', 'reference_pool',
            'repair_results', 'run_tasks', 'ResultsBusy', 'results_lock', 'too_long_warnings', 'method_clients',
-           'method_identity', 'identity_digest', 'ProgressFile', 'evaluate', 'make_methods', 'read_results']
+           'method_identity', 'identity_digest', 'ProgressFile', 'data_source', 'data_of', 'evaluate', 'make_methods',
+           'read_results']
 
 # %% ../nbs/14_evaluate.ipynb #c003
 import contextlib, csv as csv_module, hashlib, json, os, socket, sys, threading, time, warnings
@@ -34,7 +35,8 @@ def respondent_table(data:str|Path='synthetic', # a WVS-7 file path, or 'synthet
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             t = load_wvs(f)
-    t.attrs.update(source=f'synthetic sample (n={synthetic_n}, seed={synthetic_seed}): NOT WVS data', synthetic=True)
+    t.attrs.update(source=f'synthetic sample (n={synthetic_n}, seed={synthetic_seed}): NOT WVS data', synthetic=True,
+                   synthetic_n=synthetic_n, synthetic_seed=synthetic_seed)
     return t
 
 # %% ../nbs/14_evaluate.ipynb #c007
@@ -221,6 +223,23 @@ class ProgressFile:
         with open(self.path, 'a', encoding='utf-8') as f: f.write(json.dumps(self.snapshot()) + '\n')
     def update(self, n:int=1): self.done += n; self.write()
 
+# %% ../nbs/14_evaluate.ipynb #c008q
+def data_source(table:pd.DataFrame)->dict:
+    "What a results file's meta says of its data, so that a report can load the same respondents again (the synthetic sample by its size and seed)."
+    if table.attrs.get('synthetic'): return dict(path='synthetic', synthetic_n=table.attrs.get('synthetic_n'), synthetic_seed=table.attrs.get('synthetic_seed', 0))
+    return dict(path=table.attrs.get('source'))
+
+def data_of(results_path:str|Path # a results file written by `evaluate`
+           )->pd.DataFrame|None:
+    "The respondent table a results file was made from, from its meta file; None where that file is not there any more."
+    meta = Path(str(results_path) + '.meta.json')
+    if not meta.exists(): meta = Path(results_path).with_suffix('.csv').with_name(Path(results_path).with_suffix('.csv').name + '.meta.json')
+    d = (json.loads(meta.read_text()).get('data') or {}) if meta.exists() else {}
+    if d.get('path') == 'synthetic': return respondent_table('synthetic', synthetic_n=d.get('synthetic_n') or 2000, synthetic_seed=d.get('synthetic_seed') or 0)
+    if d.get('path') and Path(d['path']).exists():
+        with warnings.catch_warnings(): warnings.simplefilter('ignore'); return respondent_table(d['path'])
+    return None
+
 # %% ../nbs/14_evaluate.ipynb #c009
 def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synthetic sample)
              methods:list, # method objects: `.name`, `.model`, `.predict(person, profile, test) -> [Prediction]`
@@ -263,7 +282,7 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
                 models=sorted({getattr(m, 'model', 'none') for m in methods}),
                 weights={m.name: getattr(m, 'weights', None) for m in methods if hasattr(m, 'prepare')},
                 fits={m.name: getattr(m, 'fit_info', None) for m in methods if hasattr(m, 'prepare')},
-                sample_rows=sample['row'].tolist() if 'row' in sample else None, identities={**old, **ids})
+                sample_rows=sample['row'].tolist() if 'row' in sample else None, identities={**old, **ids}, data=data_source(table))
     meta_path.write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     from tqdm.auto import tqdm
     bar = tqdm(total=len(tasks), desc='evaluating', unit='task', disable=not progress)
@@ -293,16 +312,17 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
     return results
 
 # %% ../nbs/14_evaluate.ipynb #c011
-LLM_METHODS = ('valuesim', 'no_story', 'no_caps', 'no_profile', 'full_info', 'rag', 'valuesim_mean', 'valuesim_fast')
-ANCHORS = ('mode', 'country_mode', 'knn', 'gbm')
+LLM_METHODS = ('valuesim', 'no_story', 'no_caps', 'no_profile', 'full_info', 'rag', 'valuesim_mean', 'valuesim_fast', 'demographics')
+ANCHORS = ('mode', 'country_mode', 'knn', 'gbm', 'gbm_demographics')
 BEYOND = ('hybrid',)   # beyond the paper: neighbours and the LLM combined (13b_hybrid)
 METHODS = LLM_METHODS + ANCHORS + BEYOND
 
 def _anchor_class(name:str):
     "The class of an anchor by name."
-    if name == 'gbm':
+    if name in ('gbm', 'gbm_demographics'):
+        import functools
         from valuesim.gbm import GradientBoosted
-        return GradientBoosted
+        return functools.partial(GradientBoosted, demographics_only=name == 'gbm_demographics')
     return {'mode': PopulationMode, 'country_mode': CountryMode, 'knn': NearestNeighbours}[name]
 
 def make_methods(names:list, # method names (see METHODS)

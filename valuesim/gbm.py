@@ -9,7 +9,7 @@ __all__ = ['GBM_BACKENDS', 'default_backend', 'gbm_features', 'GradientBoosted',
 import hashlib, json, os, pickle, threading, time
 import numpy as np, pandas as pd
 from pathlib import Path
-from .questions import get_question, QUESTION_IDS
+from .questions import get_question, QUESTION_IDS, is_demographic
 from .anchors import Prediction, top_code
 from .protocol import question_fold, PROTOCOL_SEED
 from .paths import cache_dir
@@ -45,7 +45,7 @@ def gbm_features(table:pd.DataFrame, # respondents (the tidy table)
 class GradientBoosted:
     "One gradient-boosted classifier per (fold, test question) on the reference pool's profile answers and country."
     name, model = 'gbm', 'none'
-    identity_fields = ('backend', 'max_iter', 'learning_rate', 'max_leaf_nodes', 'max_rows', 'early_stopping', 'seed')
+    identity_fields = ('backend', 'max_iter', 'learning_rate', 'max_leaf_nodes', 'max_rows', 'early_stopping', 'seed', 'demographics_only')
     def __init__(self, reference:pd.DataFrame, # the pool the models learn from (never the evaluated sample)
                  backend:str|None=None, # one of GBM_BACKENDS (default: `default_backend()`)
                  max_iter:int=300, # most boosting rounds
@@ -55,13 +55,15 @@ class GradientBoosted:
                  early_stopping:bool=True, # stop adding rounds when 15% of the training rows, held out, stop improving
                  seed:int=0, # seeds the row draw, the held-out part and the learner
                  cache:bool=True, # keep trained models on disk (cache_dir()/gbm), keyed by the pool's data and these settings
-                 progress:bool=True):
+                 progress:bool=True,
+                 demographics_only:bool=False): # learn from the demographic profile answers and the country only (`gbm_demographics`, beyond the paper)
         backend = backend or default_backend()
         if backend not in GBM_BACKENDS: raise ValueError(f'backend must be one of {", ".join(GBM_BACKENDS)}, not {backend!r}')
         if max_rows is not None and max_rows < 2: raise ValueError(f'max_rows must be at least 2 (or None), got {max_rows}')
         self.reference, self.backend, self.max_iter, self.learning_rate = reference, backend, max_iter, learning_rate
         self.max_leaf_nodes, self.max_rows, self.early_stopping, self.seed = max_leaf_nodes, max_rows, early_stopping, seed
-        self.cache, self.progress = cache, progress
+        self.cache, self.progress, self.demographics_only = cache, progress, demographics_only
+        if demographics_only: self.name = 'gbm_demographics'
         self.countries = sorted(int(c) for c in pd.unique(reference['country'].dropna()))
         self._models, self._lock, self._locks, self._data_digest, self._folds = {}, threading.Lock(), {}, None, {}
         self.train_seconds, self.trained, self.loaded = 0., 0, 0
@@ -147,8 +149,8 @@ def prepare(self:GradientBoosted, table:pd.DataFrame, # the run's respondent tab
     for f in folds:
         fold = question_fold(f, seed)
         for q in (fold.test[:questions_per_fold] if questions_per_fold else fold.test):
-            self._folds[q] = tuple(fold.profile)
-            if get_question(q).closed: jobs.append((tuple(fold.profile), q))
+            self._folds[q] = self._features(fold.profile)
+            if get_question(q).closed: jobs.append((self._folds[q], q))
     for features, q in tqdm(jobs, desc='gbm models', unit='model', disable=not (self.progress if progress is None else progress)):
         self.model_for(features, q)
     return self
@@ -159,7 +161,7 @@ def predict(self:GradientBoosted, person:pd.Series, profile:tuple, test:list)->l
     for q in test:
         qq = get_question(q)
         if not qq.closed: out.append(Prediction(None, None, valid=False)); continue
-        features = self._folds.get(q, tuple(profile))   # prepared: the fold's whole profile; else the profile given
+        features = self._folds.get(q, self._features(profile))   # prepared: the fold's whole profile; else the profile given
         classes, fitted = self.model_for(features, q)
         if features not in rows:   # one feature row per task, not per question (a fold's questions share their features)
             x = _person_features(person, features, self.countries)
@@ -174,7 +176,11 @@ def predict(self:GradientBoosted, person:pd.Series, profile:tuple, test:list)->l
         out.append(Prediction(top_code(p), p))
     return out
 
-GradientBoosted.prepare, GradientBoosted.predict = prepare, predict
+def _features(self:GradientBoosted, profile)->tuple:
+    "The profile questions a model learns from: all of them, or the demographic ones only."
+    return tuple(q for q in profile if not self.demographics_only or is_demographic(q))
+
+GradientBoosted.prepare, GradientBoosted.predict, GradientBoosted._features = prepare, predict, _features
 
 # %% ../nbs/10a_gbm.ipynb #g120
 def bench_gbm(rows:int=97220, # respondents in the synthetic file

@@ -4,13 +4,14 @@
 
 # %% auto #0
 __all__ = ['CAPS_MODULES', 'parse_answer', 'question_fields', 'persona', 'Backstory', 'StoryModule', 'share_story_cost',
-           'story_fidelity', 'too_long_all', 'vote_distribution', 'ceiling_of_mean', 'ValueSim', 'DirectAnswer']
+           'story_fidelity', 'too_long_all', 'vote_distribution', 'ceiling_of_mean', 'ValueSim', 'demographic_profile',
+           'DirectAnswer']
 
 # %% ../nbs/13_methods.ipynb #c003
 import json, re, threading, time, math
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd
-from .questions import get_question
+from .questions import get_question, is_demographic
 from .encoder import Respondent, statements, raw_items, options_text
 from .prompts import render, load_prompt
 from .anchors import Prediction, top_code
@@ -198,19 +199,24 @@ class ValueSim:
         return share_story_cost([self.answer(pers, q) for q in test], b)
 
 # %% ../nbs/13_methods.ipynb #c020
+def demographic_profile(profile:tuple # the person's profile questions (the test fold's are never among them)
+                       )->list:
+    "The demographic items among the profile questions: all the `demographics` baseline may tell the model (WorldValuesBench, Park et al.)."
+    return [q for q in profile if is_demographic(q)]
+
 def _fits(text:str, llm:LLM, reserve:int=64)->bool:
     "Whether a prompt plausibly fits the model's context (about 3 characters a token, a cautious estimate)."
     ctx = None if llm.base_url else llm.context_length   # an endpoint refuses what does not fit, and says so
     return ctx is None or len(text) / 3 + reserve <= ctx
 
 class DirectAnswer:
-    "One call that answers from a persona block: `no_profile`, `full_info`, `rag`, and the `no_caps` ablation."
+    "One call that answers from a persona block: `no_profile`, `full_info`, `rag`, the `no_caps` ablation, and `demographics` (beyond the paper)."
     identity_fields = ('kind', 'rag_k', 'rag_threshold')
     def __init__(self, kind:str, # 'no_profile', 'full_info', 'rag' or 'no_caps'
                  llm:LLM|None=None, # client (default `LLM(role='baselines')`)
                  story:StoryModule|None=None, # for no_caps (default: a new one)
                  rag_k:int=3, rag_threshold:float=0.3):
-        if kind not in ('no_profile', 'full_info', 'rag', 'no_caps'): raise ValueError(f'unknown direct method {kind!r}')
+        if kind not in ('no_profile', 'full_info', 'rag', 'no_caps', 'demographics'): raise ValueError(f'unknown direct method {kind!r}')
         self.kind = self.name = kind
         self.llm = llm or LLM(role='baselines')
         self.model = self.llm.model
@@ -233,6 +239,7 @@ class DirectAnswer:
         b, base = None, None
         if self.kind == 'no_profile': base = persona('none')
         elif self.kind == 'full_info': base = persona('raw', '\n\n'.join(raw_items(person, profile)))
+        elif self.kind == 'demographics': base = persona('raw', '\n\n'.join(raw_items(person, demographic_profile(profile))))
         elif self.kind == 'no_caps':
             try: b = self.story(statements(person, profile))
             except PromptTooLong as e: return too_long_all(test, e)

@@ -63,10 +63,13 @@ def _execute(nb:Path, out:Path, parameters:dict):
     "Execute one paper notebook into `out` with papermill (kernel over IPC), and make its provenance steady."
     import papermill as pm
     from traitlets.config import Config
-    try: pm.execute_notebook(str(nb), str(out), parameters=parameters, cwd=str(nb.parent), progress_bar=False, kernel_name='python3',
-                             config=Config({'KernelManager': {'transport': 'ipc'}}))
-    finally:
-        if Path(out).exists(): steady_provenance(out)
+    # IPC sockets in a folder of this run's own: by default they would be `kernel-ipc-N` in the notebook's folder, the same
+    # names for every kernel there (a `make plan` beside a `make test`), and left in the source tree
+    with tempfile.TemporaryDirectory(prefix='valuesim-kernel-') as d:
+        try: pm.execute_notebook(str(nb), str(out), parameters=parameters, cwd=str(nb.parent), progress_bar=False, kernel_name='python3',
+                                 config=Config({'KernelManager': {'transport': 'ipc', 'ip': str(Path(d)/'kernel')}}))
+        finally:
+            if Path(out).exists(): steady_provenance(out)
 
 # %% ../nbs/50_run.ipynb #c007
 def load_params(path:str|Path # a YAML parameter file, absolute or relative to the project root
