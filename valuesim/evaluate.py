@@ -152,7 +152,7 @@ def too_long_warnings(results:pd.DataFrame, # a results table
                      )->list[str]:
     "One line per method with pairs not scored because the prompt did not fit the model's context: the count and what to do."
     if not len(results) or 'excluded' not in results: return []
-    ctx = {m.name: c.context_length for m in methods for c in method_clients(m)[:1] if c.base_url is not None or c.mode != 'replay'}
+    ctx = {m.name: c.context_length for m in methods for c in method_clients(m)[:1]}   # learnt before the run: nothing is asked here
     out = []
     for name, g in results.groupby('method', sort=False):
         if n := int((g['excluded'] == 'prompt_too_long').sum()):
@@ -232,8 +232,7 @@ def data_source(table:pd.DataFrame)->dict:
 def data_of(results_path:str|Path # a results file written by `evaluate`
            )->pd.DataFrame|None:
     "The respondent table a results file was made from, from its meta file; None where that file is not there any more."
-    meta = Path(str(results_path) + '.meta.json')
-    if not meta.exists(): meta = Path(results_path).with_suffix('.csv').with_name(Path(results_path).with_suffix('.csv').name + '.meta.json')
+    meta = Path(str(results_path) + '.meta.json')   # as `evaluate` writes it, beside the .csv or .parquet it was given
     d = (json.loads(meta.read_text()).get('data') or {}) if meta.exists() else {}
     if d.get('path') == 'synthetic': return respondent_table('synthetic', synthetic_n=d.get('synthetic_n') or 2000, synthetic_seed=d.get('synthetic_seed') or 0)
     if d.get('path') and Path(d['path']).exists():

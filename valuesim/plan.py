@@ -78,9 +78,7 @@ class Planner:
         p, c = self.estimate(llm, body)
         ctx, limit = llm.context_length, body.get('max_tokens') or body.get('max_completion_tokens') or 0
         if kind == 'chat' and ctx and p + limit > ctx:   # the server would refuse it: counted for the warning, not as a call
-            with self._lock:
-                self.too_long[self.method].add(key); self.prompts[self.method].add(key)
-                self.contexts[self.method] = (ctx, model, llm.base_url)
+            self._too_long(llm, key)
             from valuesim.llm import PromptTooLong
             raise PromptTooLong(f'planned: a prompt of about {p:,} tokens and {limit:,} to complete does not fit the {ctx:,}-token context of {model}')
         with self._lock:
@@ -99,12 +97,15 @@ class Planner:
             choice['message'] = {'role': 'assistant', 'content': (f'Reason: [{key[:16]}] ' + 'plan ' * c)[:max(40, 4 * c)]}
         return {'choices': [choice], 'usage': {'prompt_tokens': p, 'completion_tokens': c}, 'valuesim': {'planned': True}}
 
-    def note_too_long(self, llm, text:str):
-        "Count a prompt a method did not send because it cannot fit the context (the embedded model's are checked before sending)."
-        key = hashlib.sha256(text.encode('utf-8')).hexdigest()
+    def _too_long(self, llm, key:str):
+        "Count one prompt of the method being planned as not fitting `llm`'s context."
         with self._lock:
             self.too_long[self.method].add(key); self.prompts[self.method].add(key)
             self.contexts[self.method] = (llm.context_length, llm.model, llm.base_url)
+
+    def note_too_long(self, llm, text:str):
+        "Count a prompt a method did not send because it cannot fit the context (the embedded model's are checked before sending)."
+        self._too_long(llm, hashlib.sha256(text.encode('utf-8')).hexdigest())
 
     def embed(self, todo:dict, describe:str, dim:int|None=None, request_of=None)->dict:
         "Placeholder vectors for texts not embedded yet (key -> text), counted per embedder."

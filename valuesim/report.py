@@ -7,11 +7,11 @@ __all__ = ['PAIR_KEY', 'NO_RETEST', 'paired_comparison', 'holm', 'comparisons', 
            'group_summary', 'read_retest', 'ceiling_table', 'report', 'report_json', 'format_report']
 
 # %% ../nbs/11a_report.ipynb #r003
-import itertools, json, math
+import itertools, json
 from pathlib import Path
 import numpy as np, pandas as pd
 from .questions import get_question
-from .metrics import scored, _probs, filled_probs
+from .metrics import scored, _probs
 
 # %% ../nbs/11a_report.ipynb #r006
 PAIR_KEY = ['fold', 'k', 'respondent', 'question']   # one (respondent, question) pair of one fold and history size
@@ -62,9 +62,10 @@ def holm(p:list)->list:
     return adj.tolist()
 
 def comparisons(results:pd.DataFrame, # a results table
-                anchors:tuple=('mode', 'country_mode', 'knn', 'gbm', 'gbm_demographics') # the methods that use no LLM
+                anchors:tuple|None=None # the methods that use no LLM (default: the evaluator's `ANCHORS`)
                )->list[tuple]:
     "The comparisons a report makes: ValueSim against RAG per model (the paper's claim), and every LLM method against the best anchor."
+    if anchors is None: from valuesim.evaluate import ANCHORS as anchors
     acc = scored(results).groupby(['method', 'model'], sort=False)['correct'].mean()
     out = [(('valuesim', m), ('rag', m)) for m in results['model'].unique()
            if ('valuesim', m) in acc.index and ('rag', m) in acc.index]
