@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 from valuesim.run import load_params, paper_notebooks, run_paper
 
-ONLY = ['figure_history_length', 'table_main_results']   # a figure and the main table: enough to show each kind of output
+ONLY = ['figure_group_distributions', 'figure_section_accuracy', 'table_main_results']   # figures (one with jittered dots), a notebook that returns paths, the main table
 
 def _digests(*dirs):
     return {f'{d.name}/{f.name}': hashlib.sha256(f.read_bytes()).hexdigest() for d in dirs for f in sorted(d.iterdir()) if not f.name.startswith('.')}   # not the git-ignored lock file
@@ -23,13 +23,14 @@ def test_a_rerun_that_computes_nothing_new_rewrites_nothing(tmp_path, monkeypatc
     run_paper(params, only=ONLY, plan_first=False)
     assert _digests(tables, figures) == first          # every table, figure and executed notebook, byte for byte
     out2, err2 = capfd.readouterr()
-    assert len([f for f in first if f.endswith('.ipynb')]) == 2 and any(f.endswith('.png') for f in first)
+    assert len([f for f in first if f.endswith('.ipynb')]) == 3 and any(f.endswith('.png') for f in first)
     for text in (out + err, out2 + err2): assert 'without encryption' not in text and 'IPKernelApp' not in text
-    assert out2.rstrip().splitlines()[-3].startswith('Wrote 2 executed notebook(s)')   # the last lines: what was written, folder by folder
+    assert out2.rstrip().splitlines()[-3].startswith('Wrote 3 executed notebook(s)')   # the last lines: what was written, folder by folder
     nb = json.loads((tables/'table_main_results.ipynb').read_text())
     assert {'start_time', 'end_time', 'duration'}.isdisjoint(nb['metadata']['papermill'])
     assert nb['metadata']['papermill']['parameters']['seed'] == 42 and nb['metadata']['valuesim']['version']
     assert not any('execution' in c['metadata'] for c in nb['cells'])
-    assert str(Path.cwd()) not in json.dumps(nb)   # no path of this machine
+    for f in [*tables.glob('*.ipynb'), *figures.glob('*.ipynb')]:   # no path of this machine: a fresh clone elsewhere writes the same files
+        assert str(Path.cwd()) not in f.read_text() and str(tmp_path) not in f.read_text(), f.name
     # the kernels' IPC sockets live in a folder of the run's own, not beside the notebooks in the source tree
     assert {p.suffix for p in (Path(__file__).parent.parent/'nbs'/'paper').iterdir()} == {'.ipynb'}

@@ -28,8 +28,9 @@ _PROGRESS = re.compile(r'\r|TqdmWarning: IProgress not found|^\s*$')   # a progr
 _TIMES = ('start_time', 'end_time', 'duration')
 
 def _machine_paths(text:str)->str:
-    "Output text with this machine's project folder and Python environment named, not spelled out."
-    for path, name in ((str(Path(sys.prefix)), '<python>'), (str(project_root()), '<project>')): text = text.replace(path, name)
+    "Output text with this machine's folders named, not spelled out: the tables and figures folders, the Python environment, the project."
+    for path, name in ((tables_dir(), '<tables>'), (figures_dir(), '<figures>'), (Path(sys.prefix), '<python>'), (project_root(), '<project>')):
+        text = text.replace(str(path), name)
     return text
 
 def steady_provenance(path:str|Path # an executed notebook, rewritten in place
@@ -40,7 +41,10 @@ def steady_provenance(path:str|Path # an executed notebook, rewritten in place
     md = nb.metadata; pmd = md.get('papermill') or {}
     for k in _TIMES: pmd.pop(k, None)
     for k in ('input_path', 'output_path'):
-        if pmd.get(k) and Path(pmd[k]).is_absolute() and Path(pmd[k]).is_relative_to(project_root()): pmd[k] = str(Path(pmd[k]).relative_to(project_root()))
+        if not pmd.get(k): continue
+        p = Path(pmd[k])
+        pmd[k] = str(p.relative_to(project_root())) if p.is_absolute() and p.is_relative_to(project_root()) and not p.is_relative_to(tables_dir()) \
+                 and not p.is_relative_to(figures_dir()) else _machine_paths(str(p))
     (md.get('language_info') or {}).pop('version', None)   # the same notebook from another Python patch release is the same result
     md['valuesim'] = {'version': valuesim.__version__}
     for c in nb.cells:
@@ -54,6 +58,9 @@ def steady_provenance(path:str|Path # an executed notebook, rewritten in place
                 if o.name == 'stderr' and _PROGRESS.search(o.text): continue
                 o.text = _machine_paths(o.text)
             elif o.output_type == 'error': o.traceback = [_machine_paths(t) for t in o.traceback]
+            elif o.output_type in ('execute_result', 'display_data'):   # a returned path shows the folder it was written in
+                for mime in [m for m in o.get('data', {}) if m.startswith('text/')]:
+                    v = o.data[mime]; o.data[mime] = [_machine_paths(x) for x in v] if isinstance(v, list) else _machine_paths(v)
             outs.append(o)
         c.outputs = outs
     nbformat.write(nb, path)
@@ -174,11 +181,14 @@ def run_paper(params:str|Path='params/smoke.yaml', # parameter file
         if plan_first: print(plan_paper(params, only)[2], flush=True)
         return _run_notebooks(ps, nbs)
 
+def _shown(p:Path)->Path:
+    "A path as a user reads it: relative to the project where it is inside it."
+    return p.relative_to(project_root()) if p.is_relative_to(project_root()) else p
+
 def _run_notebooks(ps:dict, nbs:list)->list[Path]:
     "Execute `nbs` in order with their parameters, showing the evaluations' progress."
     from tqdm.auto import tqdm
     done, t_all = [], time.time()
-    shown = lambda p: p.relative_to(project_root()) if p.is_relative_to(project_root()) else p
     bar = tqdm(total=len(nbs), desc='paper notebooks', unit='nb', position=0)   # not iterated: iterating would close it before the tasks bar
     try:
         with _watch_progress():
@@ -187,7 +197,7 @@ def _run_notebooks(ps:dict, nbs:list)->list[Path]:
                 try: _execute(nb, out, params_for(ps, nb.stem))
                 except Exception as e:
                     raise RuntimeError(f'paper notebook {nb.name} failed; its partly executed copy is {out}:\n{e}') from None
-                tqdm.write(f'{nb.stem}: done in {time.time()-t0:.0f}s -> {shown(out)}')
+                tqdm.write(f'{nb.stem}: done in {time.time()-t0:.0f}s -> {_shown(out)}')
                 done.append(out); bar.update(1)
     finally: bar.close()   # after the tasks bar (closed with the `with`): nothing stale is left on the screen
     print(written_summary(done, time.time() - t_all), flush=True)
@@ -202,9 +212,8 @@ def written_summary(done:list, # the executed notebooks
         for f in sorted(Path(nb).parent.glob(f'{Path(nb).stem}*')):
             if f.suffix != '.ipynb': by_dir.setdefault(f.parent, {}).setdefault(f.stem, []).append(f.suffix)
     for d, arts in by_dir.items():
-        shown = d.relative_to(project_root()) if d.is_relative_to(project_root()) else d
         kinds = sorted({s for v in arts.values() for s in v})
-        lines.append(f"  {shown}/: {', '.join(arts)} ({' '.join(kinds)}, and each notebook's .ipynb)")
+        lines.append(f"  {_shown(d)}/: {', '.join(arts)} ({' '.join(kinds)}, and each notebook's .ipynb)")
     return '\n'.join(lines)
 
 # %% ../nbs/50_run.ipynb #c009q
