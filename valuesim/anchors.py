@@ -10,6 +10,7 @@ __all__ = ['Prediction', 'option_distribution', 'top_code', 'PopulationMode', 'C
 import numpy as np, pandas as pd
 from dataclasses import dataclass, field
 from .questions import get_question, QUESTION_IDS
+from .survey import Survey, survey_of
 
 # %% ../nbs/10_anchors.ipynb #c005
 @dataclass
@@ -30,10 +31,11 @@ class Prediction:
 def option_distribution(codes:np.ndarray, # answer codes of reference respondents (any codes; invalid ones are ignored)
                         qid:str, # the question
                         weights:np.ndarray|None=None, # one weight per code, default equal
-                        alpha:float=0.5 # additive smoothing per option, so no option gets probability 0
+                        alpha:float=0.5, # additive smoothing per option, so no option gets probability 0
+                        survey:Survey|None=None # the question's survey (default WVS-7)
                        )->dict:
     "Smoothed (weighted) shares of each option of `qid` among `codes` (empty for a question without options)."
-    opts = get_question(qid).valid_codes
+    opts = survey_of(survey).question(qid).valid_codes
     if not opts: return {}
     codes = pd.to_numeric(pd.Series(np.asarray(codes, dtype=object)), errors='coerce').to_numpy(float)  # pd.NA -> NaN
     w = np.ones(len(codes)) if weights is None else np.asarray(weights, float)
@@ -48,39 +50,40 @@ def top_code(probs:dict)->int|None:
 class PopulationMode:
     "Predicts the most common answer of the reference pool."
     name = 'mode'
-    def __init__(self, reference:pd.DataFrame): self.reference = reference
+    def __init__(self, reference:pd.DataFrame): self.reference, self.survey = reference, survey_of(reference)
     def predict(self, person:pd.Series, profile:tuple, test:list)->list[Prediction]:
         "One prediction per test question; `person` and `profile` are unused (that is the point)."
         out = []
         for q in test:
-            p = option_distribution(self.reference[q].to_numpy(), q)
+            p = option_distribution(self.reference[q].to_numpy(), q, survey=self.survey)
             out.append(Prediction(top_code(p), p or None, valid=bool(p)))
         return out
 
 class CountryMode:
     "Predicts the most common answer among reference respondents of the person's country (all of them if none)."
     name = 'country_mode'
-    def __init__(self, reference:pd.DataFrame): self.reference = reference
+    def __init__(self, reference:pd.DataFrame): self.reference, self.survey = reference, survey_of(reference)
     def predict(self, person:pd.Series, profile:tuple, test:list)->list[Prediction]:
         same = self.reference[self.reference['country'] == person['country']]
         pool = same if len(same) else self.reference
-        return [Prediction(top_code(p := option_distribution(pool[q].to_numpy(), q)), p or None, valid=bool(p)) for q in test]
+        return [Prediction(top_code(p := option_distribution(pool[q].to_numpy(), q, survey=self.survey)), p or None, valid=bool(p)) for q in test]
 
 # %% ../nbs/10_anchors.ipynb #c013
 class ProfileFeatures:
-    "Every core question of a table as a scaled column (NaN = missing), ready for distances."
+    "Every question of a table's survey as a scaled column (NaN = missing), ready for distances."
     def __init__(self, table:pd.DataFrame # the reference pool; fixes the scaling of open numeric items
                 ):
+        self.survey = sv = survey_of(table)
         self.scale, self.categorical, cols = {}, [], []
-        for q in QUESTION_IDS:
-            qq = get_question(q)
+        for q in sv.ids:
+            qq = sv.question(q)
             if qq.ordinal: self.scale[q] = {c: i / max(len(qq.scale) - 1, 1) for i, c in enumerate(qq.scale)}
             elif qq.type == 'numeric':
                 x = self._codes(table, q); s = np.nanstd(np.where(x >= 0, x, np.nan)) if len(x) else np.nan
                 self.scale[q] = 2 * s if s and s == s else None
             self.categorical.append(not (qq.ordinal or qq.type == 'numeric'))
         self.categorical = np.array(self.categorical)
-        self.index = {q: i for i, q in enumerate(QUESTION_IDS)}
+        self.index = {q: i for i, q in enumerate(sv.ids)}
         self.matrix = self.transform(table)
     def _lookup(self, q:str, x:np.ndarray)->np.ndarray:
         "Scale positions of codes `x` (NaN where a code is not on the scale), by array indexing: fast for one row or many."
@@ -99,8 +102,8 @@ class ProfileFeatures:
     def transform(self, table:pd.DataFrame)->np.ndarray:
         "Scaled values of `table`'s answers, one column per core question."
         cols = []
-        for q in QUESTION_IDS:
-            qq, x = get_question(q), self._codes(table, q)
+        for q in self.survey.ids:
+            qq, x = self.survey.question(q), self._codes(table, q)
             x = np.where(x >= 0, x, np.nan)
             if qq.ordinal: x = self._lookup(q, x)
             elif qq.type == 'numeric': x = x / self.scale[q] if self.scale[q] else x * np.nan
@@ -144,10 +147,11 @@ class NearestNeighbours:
         order = np.argsort(dist, kind='stable')
         out = []
         for q in test:
-            if not get_question(q).closed: out.append(Prediction(None, None, valid=False)); continue
+            qq = self.features.survey.question(q)
+            if not qq.closed: out.append(Prediction(None, None, valid=False)); continue
             codes = pd.to_numeric(self.reference[q], errors='coerce').to_numpy(float)[order]
-            ok = np.isin(codes, get_question(q).valid_codes)
+            ok = np.isin(codes, qq.valid_codes)
             idx = np.flatnonzero(ok)[:self.k] if profile else np.flatnonzero(ok)   # no profile: the whole pool votes
-            p = option_distribution(codes[idx], q, weights=1.001 - dist[order][idx], alpha=self.alpha)
+            p = option_distribution(codes[idx], q, weights=1.001 - dist[order][idx], alpha=self.alpha, survey=self.features.survey)
             out.append(Prediction(top_code(p), p))
         return out

@@ -9,11 +9,12 @@ __all__ = ['MemoryCache', 'TaskCache', 'build_methods', 'run_respondent', 'evalu
 import json, os, threading, uuid
 from pathlib import Path
 import pandas as pd
+from .survey import survey_of
 from .protocol import question_fold, history_subset, PROTOCOL_SEED
 from .metrics import RESULT_COLUMNS
 from .cache import ResponseCache, cache_mode
 from .evaluate import (sample_respondents, reference_pool, make_methods, read_results, METHODS, ANCHORS,
-                               _task_rows, _done_tasks, _append_task, method_clients, results_lock)
+                               _task_rows, _done_tasks, _append_task, method_clients, results_lock, data_source)
 
 # %% ../nbs/14a_dask.ipynb #c006
 class MemoryCache:
@@ -168,7 +169,7 @@ def evaluate_dask(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the
             weights = hy.weights
         done, jobs = _done_tasks(csv), []
         for f in folds:
-            fold = question_fold(f, seed)
+            fold = question_fold(f, seed, survey_of(table))
             test = list(fold.test[:questions_per_fold] if questions_per_fold else fold.test)
             for k in (history_k or (len(fold.profile),)):
                 for _, person in sample.iterrows():
@@ -182,7 +183,7 @@ def evaluate_dask(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the
                     questions_per_fold=questions_per_fold, seed=seed, methods=names, models=sorted(set(models.values())),
                     sample_rows=sample['row'].tolist() if 'row' in sample else None,
                     backend=f'dask ({client.scheduler.address})', llm={k: v for k, v in settings.items() if k != 'api_key'},
-                    role_models=role_models, weights={'hybrid': weights} if weights else {})
+                    role_models=role_models, weights={'hybrid': weights} if weights else {}, data=data_source(table))
         Path(str(out) + '.meta.json').write_text(json.dumps(meta, indent=1))
         from distributed import as_completed
         from tqdm.auto import tqdm
@@ -210,6 +211,6 @@ def evaluate_dask(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the
             bar.close()
             for f_ in futs: f_.cancel()
         results = read_results(csv) if csv.exists() else pd.DataFrame(columns=RESULT_COLUMNS)
-        results.attrs.update(tasks_run=len(jobs), tasks_pending=total - len(jobs), cache_entries_added=added)
+        results.attrs.update(tasks_run=len(jobs), tasks_pending=total - len(jobs), cache_entries_added=added, survey=survey_of(table))
         if out.suffix == '.parquet': results.to_parquet(out, index=False)
         return results

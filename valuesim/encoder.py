@@ -8,7 +8,8 @@ __all__ = ['Respondent', 'statement', 'statements', 'options_text', 'raw_item', 
 # %% ../nbs/04_encoder.ipynb #c003
 import pandas as pd
 from dataclasses import dataclass, field
-from .questions import get_question, QUESTION_IDS, country_name, Question, without_country_prefix
+from .questions import QUESTION_IDS, country_name, Question, without_country_prefix
+from .survey import Survey, survey_of
 
 # %% ../nbs/04_encoder.ipynb #c005
 @dataclass
@@ -21,25 +22,27 @@ class Respondent:
     year:int|None = None                     # survey year
     value_labels:dict = field(default_factory=dict, repr=False) # var -> {code: label} read from the user's file
     texts:dict = field(default_factory=dict, repr=False) # question id -> the answer as label text, where the file gave a label without a code
+    survey:Survey|None = field(default=None, repr=False) # the survey the answers belong to (default WVS-7)
+    def __post_init__(self): self.survey = survey_of(self.survey)
 
     def code(self, qid:str)->int|None:
         "The respondent's code for `qid`, None if the file has no answer at all."
-        get_question(qid)  # an unknown id is an error, not a silent None
+        self.survey.question(qid)  # an unknown id is an error, not a silent None
         return self.answers.get(qid)
 
     @classmethod
     def from_row(cls, row:pd.Series, # one row of the tidy table `load_wvs` returns
-                 value_labels:dict|None=None # the table's `attrs['value_labels']`, if any
+                 value_labels:dict|None=None, # the table's `attrs['value_labels']`, if any
+                 survey:Survey|None=None # default: the row's own (`survey_of`)
                 )->'Respondent':
         "A `Respondent` from one row of a loaded respondent table."
-        answers = {q: int(row[q]) for q in QUESTION_IDS if q in row.index and pd.notna(row[q])}
+        survey = survey_of(row) if survey is None else survey
+        answers = {q: int(row[q]) for q in survey.ids if q in row.index and pd.notna(row[q])}
         get = lambda c: int(row[c]) if c in row.index and pd.notna(row[c]) else None
         # `load_wvs` keeps label texts it has no code for in a column '<question>_text' (country-specific questions)
-        texts = {c[:-5]: str(row[c]) for c in row.index if isinstance(c, str) and c.endswith('_text') and c[:-5] in _QSET and pd.notna(row[c])}
+        texts = {c[:-5]: str(row[c]) for c in row.index if isinstance(c, str) and c.endswith('_text') and c[:-5] in survey.questions and pd.notna(row[c])}
         return cls(id=str(row['respondent_id']), answers=answers, country=get('country'), row=get('row'),
-                   year=get('year'), value_labels=value_labels or {}, texts=texts)
-
-_QSET = set(QUESTION_IDS)
+                   year=get('year'), value_labels=value_labels or {}, texts=texts, survey=survey)
 
 # %% ../nbs/04_encoder.ipynb #c007
 def statement(resp:Respondent, # the person
@@ -48,7 +51,7 @@ def statement(resp:Respondent, # the person
     "The second-person sentence for the person's answer to `qid`, or None if it is missing or unstatable."
     code = resp.code(qid)
     if code is None and qid not in resp.texts: return None
-    return get_question(qid).statement(code, resp.value_labels.get(qid), text=resp.texts.get(qid))
+    return resp.survey.question(qid).statement(code, resp.value_labels.get(qid), text=resp.texts.get(qid))
 
 def statements(resp:Respondent, # the person
                qids:list # question ids, in the order the sentences should come
@@ -66,7 +69,7 @@ def raw_item(resp:Respondent, # the person
              qid:str # question id
             )->str|None:
     "Question text, options and the person's answer, or None if the answer is missing."
-    code, q = resp.code(qid), get_question(qid)
+    code, q = resp.code(qid), resp.survey.question(qid)
     text = None if q.closed else resp.texts.get(qid)
     if code is None or code < 0:
         return f'Question: {q.text}\nAnswer: {without_country_prefix(text)}' if text else None

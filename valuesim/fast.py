@@ -10,6 +10,7 @@ import json
 from collections import Counter
 import numpy as np, pandas as pd
 from .questions import get_question
+from .survey import Survey, survey_of
 from .encoder import Respondent, statements
 from .prompts import render
 from .anchors import Prediction, top_code
@@ -68,11 +69,12 @@ class FastValueSim:
         "The persona block (the backstory) for a person, and the backstory."
         b = self.story(statements(person, profile))
         return persona('story', b.text), b
-    def answer(self, persona_text:str, qid:str)->Prediction:
+    def answer(self, persona_text:str, qid:str, survey:Survey|None=None # the question's survey (default WVS-7)
+              )->Prediction:
         "One prediction from a ready persona block: three scored modules, pooling, the coordinator if they disagree."
-        q = get_question(qid)
+        q = survey_of(survey).question(qid)
         if not q.closed: return Prediction(None, None, f'{qid} is not a multiple-choice question: not asked', 0, valid=False)
-        fields = question_fields(qid)
+        fields = question_fields(qid, survey)
         calls = pt = ct = 0; secs = 0.; mods = {}; known = True   # known: every module score is a real (cached) answer
         for m in CAPS_MODULES:
             try: s = self.modules_llm.score_options(render(f'{m}_fast', persona=persona_text, **fields), q.valid_codes)
@@ -107,4 +109,4 @@ class FastValueSim:
         person = person if isinstance(person, Respondent) else Respondent.from_row(person)
         try: pers, b = self.persona_for(person, profile)
         except PromptTooLong as e: return too_long_all(test, e)
-        return share_story_cost([self.answer(pers, q) for q in test], b)
+        return share_story_cost([self.answer(pers, q, person.survey) for q in test], b)

@@ -10,6 +10,7 @@ import hashlib, json, os, pickle, threading, time
 import numpy as np, pandas as pd
 from pathlib import Path
 from .questions import get_question, QUESTION_IDS, is_demographic
+from .survey import survey_of
 from .anchors import Prediction, top_code
 from .protocol import question_fold, PROTOCOL_SEED
 from .paths import cache_dir
@@ -64,6 +65,7 @@ class GradientBoosted:
         self.max_leaf_nodes, self.max_rows, self.early_stopping, self.seed = max_leaf_nodes, max_rows, early_stopping, seed
         self.cache, self.progress, self.demographics_only = cache, progress, demographics_only
         if demographics_only: self.name = 'gbm_demographics'
+        self.survey = survey_of(reference)
         self.countries = sorted(int(c) for c in pd.unique(reference['country'].dropna()))
         self._models, self._lock, self._locks, self._data_digest, self._folds = {}, threading.Lock(), {}, None, {}
         self.train_seconds, self.trained, self.loaded = 0., 0, 0
@@ -73,6 +75,11 @@ class GradientBoosted:
         return GradientBoosted(pool, **{k: getattr(self, k) for k in self.identity_fields}, cache=self.cache, progress=self.progress)
 
 # %% ../nbs/10a_gbm.ipynb #g009
+def _question_seed(qid:str)->int:
+    "A number per question that seeds its row draw: WVS-7's question number, else a stable hash of the id."
+    import re, zlib
+    return int(qid[1:]) if re.fullmatch(r'Q\d+', qid) else zlib.crc32(qid.encode())
+
 def _learner(self:GradientBoosted, n_features:int):
     "An untrained classifier of this backend and settings (the last feature is the country)."
     if self.backend == 'lightgbm':
@@ -87,7 +94,7 @@ def _learner(self:GradientBoosted, n_features:int):
 def _digest(self:GradientBoosted, features:tuple, qid:str)->str:
     "The disk key of one model: the pool's data, the settings, the features and the question."
     if self._data_digest is None:
-        cols = ['respondent_id', 'country'] + [q for q in QUESTION_IDS if q in self.reference]
+        cols = ['respondent_id', 'country'] + [q for q in self.survey.ids if q in self.reference]
         h = pd.util.hash_pandas_object(self.reference[cols], index=False).to_numpy()
         self._data_digest = hashlib.sha256(h.tobytes()).hexdigest()
     doc = json.dumps([self._data_digest, {k: getattr(self, k) for k in self.identity_fields}, list(features), qid])
@@ -101,9 +108,9 @@ def _fit(self:GradientBoosted, features:tuple, qid:str)->tuple:
         except Exception: pass    # a damaged file: train again
     t0 = time.perf_counter()
     y = pd.to_numeric(self.reference[qid], errors='coerce').to_numpy(float)
-    rows = np.flatnonzero(np.isin(y, get_question(qid).valid_codes))
+    rows = np.flatnonzero(np.isin(y, self.survey.question(qid).valid_codes))
     if self.max_rows and len(rows) > self.max_rows:
-        rows = np.sort(np.random.default_rng([self.seed, int(qid[1:])]).choice(rows, self.max_rows, replace=False))
+        rows = np.sort(np.random.default_rng([self.seed, _question_seed(qid)]).choice(rows, self.max_rows, replace=False))
     yy = y[rows].astype(int)
     classes, fitted = sorted(set(yy.tolist())), None
     if len(classes) > 1:
@@ -112,7 +119,7 @@ def _fit(self:GradientBoosted, features:tuple, qid:str)->tuple:
             kw = dict(categorical_feature=[X.shape[1] - 1])
             if self.early_stopping and len(rows) >= 100:   # held out from the pool's own rows, never the evaluated sample
                 import lightgbm as lgb
-                cut = np.random.default_rng([self.seed, 7, int(qid[1:])]).random(len(rows)) < 0.15
+                cut = np.random.default_rng([self.seed, 7, _question_seed(qid)]).random(len(rows)) < 0.15
                 X, yy, kw = X[~cut], yy[~cut], dict(kw, eval_set=[(X[cut], yy[cut])], callbacks=[lgb.early_stopping(10, verbose=False)])
             import warnings
             with warnings.catch_warnings():
@@ -147,10 +154,10 @@ def prepare(self:GradientBoosted, table:pd.DataFrame, # the run's respondent tab
     from tqdm.auto import tqdm
     jobs = []
     for f in folds:
-        fold = question_fold(f, seed)
+        fold = self.survey.fold(f, seed)
         for q in (fold.test[:questions_per_fold] if questions_per_fold else fold.test):
             self._folds[q] = self._features(fold.profile)
-            if get_question(q).closed: jobs.append((self._folds[q], q))
+            if self.survey.question(q).closed: jobs.append((self._folds[q], q))
     for features, q in tqdm(jobs, desc='gbm models', unit='model', disable=not (self.progress if progress is None else progress)):
         self.model_for(features, q)
     return self
@@ -159,7 +166,7 @@ def predict(self:GradientBoosted, person:pd.Series, profile:tuple, test:list)->l
     "Each test question's option probabilities; profile answers the person has not given (k < 232) are missing values."
     known, out, rows = set(profile), [], {}
     for q in test:
-        qq = get_question(q)
+        qq = self.survey.question(q)
         if not qq.closed: out.append(Prediction(None, None, valid=False)); continue
         features = self._folds.get(q, self._features(profile))   # prepared: the fold's whole profile; else the profile given
         classes, fitted = self.model_for(features, q)
@@ -178,7 +185,7 @@ def predict(self:GradientBoosted, person:pd.Series, profile:tuple, test:list)->l
 
 def _features(self:GradientBoosted, profile)->tuple:
     "The profile questions a model learns from: all of them, or the demographic ones only."
-    return tuple(q for q in profile if not self.demographics_only or is_demographic(q))
+    return tuple(q for q in profile if not self.demographics_only or self.survey.is_demographic(q))
 
 GradientBoosted.prepare, GradientBoosted.predict, GradientBoosted._features = prepare, predict, _features
 

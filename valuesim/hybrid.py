@@ -10,6 +10,7 @@ import json, random, time
 from fastcore.basics import patch
 import numpy as np, pandas as pd
 from .questions import get_question
+from .survey import survey_of
 from .protocol import question_fold, history_subset, exclusion_reason, PROTOCOL_SEED
 from .anchors import Prediction, NearestNeighbours, top_code
 
@@ -96,7 +97,7 @@ class Hybrid:
     def components(self, person:pd.Series, profile:tuple, test:list, knn:NearestNeighbours|None=None)->tuple[list, list]:
         "The neighbours' and the LLM method's predictions; the LLM is asked only the multiple-choice questions."
         kp = (knn or self.knn).predict(person, profile, test)
-        closed = [q for q in test if get_question(q).closed]
+        closed = [q for q in test if survey_of(person).question(q).closed]
         got = dict(zip(closed, self.llm_method.predict(person, profile, closed))) if closed else {}
         return kp, [got.get(q, Prediction(None, None, valid=False)) for q in test]
 
@@ -137,11 +138,12 @@ def fit(self:Hybrid, table:pd.DataFrame, # the tidy respondent table of the run
     if hasattr(knn, 'prepare'): knn.prepare(table, cal, folds, history_k, questions_per_fold, seed, progress)   # gbm: its models
     self._calibration_knn = knn
     from tqdm.auto import tqdm
-    tasks = [(f, k, person) for f in folds for k in (history_k or (len(question_fold(f, seed).profile),)) for _, person in cal.iterrows()]
+    survey = survey_of(table)
+    tasks = [(f, k, person) for f in folds for k in (history_k or (len(survey.fold(f, seed).profile),)) for _, person in cal.iterrows()]
     rows, cost = [], dict(calls=0., tokens=0, seconds=0.)
     def one(task):
         f, k, person = task
-        fold = question_fold(f, seed)
+        fold = survey.fold(f, seed)
         test = list(fold.test[:questions_per_fold] if questions_per_fold else fold.test)
         profile = history_subset(fold.profile, k, str(person['respondent_id']), seed)
         return test, self.components(person, profile, test, knn)
@@ -152,7 +154,7 @@ def fit(self:Hybrid, table:pd.DataFrame, # the tidy respondent table of the run
         for q, a, b in zip(test, kp, lp):
             cost['calls'] += b.calls; cost['tokens'] += b.prompt_tokens + b.completion_tokens; cost['seconds'] += b.seconds
             tc = person.get(q); tc = None if tc is None or pd.isna(tc) else int(tc)
-            if exclusion_reason(q, tc) is None and a.probs:
+            if survey.exclusion_reason(q, tc) is None and a.probs:
                 rows.append(dict(fold=f, k=k, respondent=str(person['respondent_id']), question=q, true_code=tc,
                                  p_knn=a.probs, p_llm=b.probs or None))
     pairs = pd.DataFrame(rows, columns=['fold', 'k', 'respondent', 'question', 'true_code', 'p_knn', 'p_llm'])

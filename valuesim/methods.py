@@ -12,6 +12,7 @@ import json, re, threading, time, math
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd
 from .questions import get_question, is_demographic
+from .survey import Survey, survey_of
 from .encoder import Respondent, statements, raw_items, options_text
 from .prompts import render, load_prompt
 from .anchors import Prediction, top_code
@@ -31,9 +32,10 @@ def parse_answer(text:str, # a module's or coordinator's reply
     return code if code in options else None
 
 # %% ../nbs/13_methods.ipynb #c007
-def question_fields(qid:str)->dict:
+def question_fields(qid:str, survey:Survey|None=None # default WVS-7
+                   )->dict:
     "The `question` and `options` fields of a prompt for a closed question."
-    q = get_question(qid)
+    q = survey_of(survey).question(qid)
     if not q.closed: raise ValueError(f'{qid} is not a multiple-choice question ({q.type}); it cannot be asked as a test item')
     return dict(question=q.text, options=options_text(q))
 
@@ -99,12 +101,13 @@ def story_fidelity(story:'Backstory|str', # the backstory (or its text)
     "Share of sampled profile questions the model answers as the person did, reading only the backstory."
     import random
     text = story.text if isinstance(story, Backstory) else story
-    qids = [q for q in profile if get_question(q).closed and person.code(q) in get_question(q).options]
+    sv = person.survey
+    qids = [q for q in profile if sv.question(q).closed and person.code(q) in sv.question(q).options]
     if n is not None and len(qids) > n: qids = sorted(random.Random(seed).sample(qids, n), key=profile.index)
     llm = llm or LLM(role='baselines')
     per = {}
     for q in qids:
-        s = llm.score_options(render('direct', persona=persona('story', text), **question_fields(q)), get_question(q).valid_codes)
+        s = llm.score_options(render('direct', persona=persona('story', text), **question_fields(q, sv)), sv.question(q).valid_codes)
         per[q] = dict(true=person.code(q), predicted=s.best, p_true=s.probs.get(person.code(q), 0.))
     hits = [v['true'] == v['predicted'] for v in per.values()]
     return dict(checked=len(per), implied=sum(hits) / len(hits) if hits else float('nan'),
@@ -164,13 +167,15 @@ class ValueSim:
         if not self.use_story: return persona('raw', '\n\n'.join(raw_items(person, profile))), None
         b = self.story(statements(person, profile))
         return persona('story', b.text), b
-    def answer(self, persona_text:str, qid:str)->Prediction:
+    def answer(self, persona_text:str, qid:str, survey:Survey|None=None # the question's survey (default WVS-7)
+              )->Prediction:
         "One prediction from a ready persona block: three modules, then the integration step."
-        q, secs, calls, pt, ct = get_question(qid), 0., 0, 0, 0
+        survey = survey_of(survey)
+        q, secs, calls, pt, ct = survey.question(qid), 0., 0, 0, 0
         if not q.closed: return Prediction(None, None, f'{qid} is not multiple choice ({q.type}): not asked', 0, valid=False)
         outs = {}
         for m in CAPS_MODULES:
-            try: r = self.modules_llm.chat(render(m, persona=persona_text, **question_fields(qid)), max_tokens=self.module_max_tokens)
+            try: r = self.modules_llm.chat(render(m, persona=persona_text, **question_fields(qid, survey)), max_tokens=self.module_max_tokens)
             except PromptTooLong as e: calls += 1; outs[m] = dict(text='', code=None, error=str(e)[:200]); continue
             p, c = _usage(r); calls, pt, ct, secs = calls + 1, pt + p, ct + c, secs + r.seconds
             outs[m] = dict(text=r.text, code=parse_answer(r.text, q.valid_codes))
@@ -183,7 +188,7 @@ class ValueSim:
         else:
             analyses = '\n\n'.join(f"Analyst {i} ({m} view) chose {o['code'] if o['code'] is not None else 'no valid option'}: {_analysis(o['text'])}"
                                    for i, (m, o) in enumerate(outs.items(), 1))
-            try: r = self.coordinator_llm.chat(render('coordinator', analyses=analyses, **question_fields(qid)), max_tokens=self.module_max_tokens)
+            try: r = self.coordinator_llm.chat(render('coordinator', analyses=analyses, **question_fields(qid, survey)), max_tokens=self.module_max_tokens)
             except PromptTooLong as e: r = None; calls += 1; outs['coordinator'] = dict(text='', code=None, error=str(e)[:200])
             if r is not None:
                 p, c = _usage(r); calls, pt, ct, secs = calls + 1, pt + p, ct + c, secs + r.seconds
@@ -196,13 +201,14 @@ class ValueSim:
         person = person if isinstance(person, Respondent) else Respondent.from_row(person)
         try: pers, b = self.persona_for(person, profile)
         except PromptTooLong as e: return too_long_all(test, e)
-        return share_story_cost([self.answer(pers, q) for q in test], b)
+        return share_story_cost([self.answer(pers, q, person.survey) for q in test], b)
 
 # %% ../nbs/13_methods.ipynb #c020
-def demographic_profile(profile:tuple # the person's profile questions (the test fold's are never among them)
+def demographic_profile(profile:tuple, # the person's profile questions (the test fold's are never among them)
+                        survey:Survey|None=None # default WVS-7
                        )->list:
     "The demographic items among the profile questions: all the `demographics` baseline may tell the model (WorldValuesBench, Park et al.)."
-    return [q for q in profile if is_demographic(q)]
+    return [q for q in profile if survey_of(survey).is_demographic(q)]
 
 def _fits(text:str, llm:LLM, reserve:int=64)->bool:
     "Whether a prompt plausibly fits the model's context (about 3 characters a token, a cautious estimate)."
@@ -231,7 +237,7 @@ class DirectAnswer:
         if vecs is None:   # no lock while embedding: every text is computed once anyway, then read from the cache
             vecs = self.llm.embed(items) if items else np.zeros((0, 0))
             with self._lock: vecs = self._item_vecs.setdefault(key, vecs)
-        qv = self.llm.embed([get_question(qid).text], query=True)[0]
+        qv = self.llm.embed([person.survey.question(qid).text], query=True)[0]
         keep = top_k_similar(qv, vecs, self.rag_k, self.rag_threshold)
         return persona('raw', '\n\n'.join(items[i] for i in keep))
     def predict(self, person:pd.Series|Respondent, profile:tuple, test:list)->list[Prediction]:
@@ -239,7 +245,7 @@ class DirectAnswer:
         b, base = None, None
         if self.kind == 'no_profile': base = persona('none')
         elif self.kind == 'full_info': base = persona('raw', '\n\n'.join(raw_items(person, profile)))
-        elif self.kind == 'demographics': base = persona('raw', '\n\n'.join(raw_items(person, demographic_profile(profile))))
+        elif self.kind == 'demographics': base = persona('raw', '\n\n'.join(raw_items(person, demographic_profile(profile, person.survey))))
         elif self.kind == 'no_caps':
             try: b = self.story(statements(person, profile))
             except PromptTooLong as e: return too_long_all(test, e)
@@ -247,11 +253,11 @@ class DirectAnswer:
         items = raw_items(person, profile) if self.kind == 'rag' else None
         out = []
         for qid in test:
-            q = get_question(qid)
+            q = person.survey.question(qid)
             if not q.closed:
                 out.append(Prediction(None, None, f'{qid} is not multiple choice ({q.type}): not asked', 0, valid=False)); continue
             pers = self._rag_persona(person, items, qid) if self.kind == 'rag' else base
-            prompt = render('direct', persona=pers, **question_fields(qid))
+            prompt = render('direct', persona=pers, **question_fields(qid, person.survey))
             if not _fits(prompt, self.llm):
                 if (planner := dry_run()) is not None and hasattr(planner, 'note_too_long'): planner.note_too_long(self.llm, prompt)
                 out.append(Prediction(None, None, f'prompt of {len(prompt)} characters does not fit the context of {self.llm.model}', 0, valid=False, too_long=True)); continue

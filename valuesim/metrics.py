@@ -11,6 +11,7 @@ import json
 import numpy as np, pandas as pd
 from .questions import get_question
 from .protocol import normalised_error
+from .survey import Survey, survey_of
 
 # %% ../nbs/11_metrics.ipynb #c005
 RESULT_COLUMNS = ['method', 'model', 'fold', 'k', 'respondent', 'question', 'section', 'true_code', 'predicted_code',
@@ -25,24 +26,28 @@ def _probs(x)->dict|None:
     return {int(k): float(v) for k, v in d.items()}
 
 def filled_probs(x, # a results cell: a JSON object string, a dict, or nothing
-                 qid:str # the question
+                 qid:str, # the question
+                 survey:Survey|None=None # the question's survey (default WVS-7)
                 )->dict:
     "A pair's option probabilities, uniform over the question's options where the method gave none: every method is scored on the same pairs."
     if p := _probs(x): return p
-    opts = get_question(qid).valid_codes
+    opts = survey_of(survey).question(qid).valid_codes
     return {c: 1 / len(opts) for c in opts} if opts else {}
 
-def _uniform_error(qid:str, t:int)->float|None:
+def _uniform_error(qid:str, t:int, survey:Survey)->float|None:
     "The normalised error a uniform guess over the scale makes on average (what an invalid prediction counts as)."
-    q = get_question(qid)
-    errs = [e for c in q.scale if (e := normalised_error(qid, c, t)) is not None] if q.ordinal else []
+    q = survey.question(qid)
+    errs = [e for c in q.scale if (e := survey.normalised_error(qid, c, t)) is not None] if q.ordinal else []
     return float(np.mean(errs)) if errs else None
 
-def scored(results:pd.DataFrame)->pd.DataFrame:
+def scored(results:pd.DataFrame, # the tidy results table (`read_results` gives it its survey)
+           survey:Survey|None=None # default: the results' own, else WVS-7
+          )->pd.DataFrame:
     "The pairs that count: not excluded; with `correct`, ordinal `norm_error` (a uniform guess's for an invalid prediction) and `has_probs`."
+    sv = survey_of(results) if survey is None else survey
     r = results[results['excluded'].isna() | (results['excluded'] == '')].copy()
     r['correct'] = (r['predicted_code'] == r['true_code']) & r['valid'].astype(bool)
-    r['norm_error'] = [normalised_error(q, int(p), int(t)) if v and p == p else _uniform_error(q, int(t))
+    r['norm_error'] = [sv.normalised_error(q, int(p), int(t)) if v and p == p else _uniform_error(q, int(t), sv)
                        for q, p, t, v in zip(r['question'], r['predicted_code'], r['true_code'], r['valid'])]
     r['has_probs'] = [_probs(x) is not None for x in r['probs']]
     return r
@@ -92,13 +97,14 @@ def section_accuracy(results:pd.DataFrame, by:list=GROUP)->pd.DataFrame:
 def log_loss(results:pd.DataFrame, by:list=GROUP, floor:float=1e-6)->pd.Series:
     "Mean -log p(true answer) per method over every scored pair (uniform where a method gave no distribution)."
     s = scored(results)
-    s['ll'] = [-np.log(max(filled_probs(x, q).get(int(t), 0.), floor)) for x, q, t in zip(s['probs'], s['question'], s['true_code'])]
+    sv = survey_of(results)
+    s['ll'] = [-np.log(max(filled_probs(x, q, sv).get(int(t), 0.), floor)) for x, q, t in zip(s['probs'], s['question'], s['true_code'])]
     return s.groupby(by, sort=False)['ll'].mean()
 
 def expected_calibration_error(results:pd.DataFrame, by:list=GROUP, bins:int=10)->pd.Series:
     "ECE of the top option's probability against being right, per method, over every scored pair (uniform where no distribution)."
-    s = scored(results)
-    s['conf'] = [max(p.values()) if (p := filled_probs(x, q)) else np.nan for x, q in zip(s['probs'], s['question'])]
+    s, sv = scored(results), survey_of(results)
+    s['conf'] = [max(p.values()) if (p := filled_probs(x, q, sv)) else np.nan for x, q in zip(s['probs'], s['question'])]
     def ece(g):
         g = g.dropna(subset=['conf'])
         if not len(g): return np.nan
@@ -108,12 +114,12 @@ def expected_calibration_error(results:pd.DataFrame, by:list=GROUP, bins:int=10)
 
 def wasserstein_by_question(results:pd.DataFrame, by:list=GROUP)->pd.DataFrame:
     "W1 distance between predicted and true answer distributions per method and ordinal question, both over the same scored pairs."
-    s, rows = scored(results), []
+    s, rows, sv = scored(results), [], survey_of(results)
     for key, g in s.groupby(by + ['question'], sort=False):
-        q = get_question(key[-1])
+        q = sv.question(key[-1])
         if not q.ordinal or len(q.scale) < 2: continue
         pos = np.linspace(0, 1, len(q.scale))
-        ps = [filled_probs(x, key[-1]) for x in g['probs']]   # every pair the true distribution is made of
+        ps = [filled_probs(x, key[-1], sv) for x in g['probs']]   # every pair the true distribution is made of
         if not ps: continue
         pred = np.array([np.mean([p.get(c, 0.) for p in ps]) for c in q.scale])
         true = np.array([(g['true_code'] == c).mean() for c in q.scale])

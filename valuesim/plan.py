@@ -157,7 +157,7 @@ def plan_evaluation(table, # tidy respondent table
     from tqdm.auto import tqdm
     from valuesim.evaluate import sample_respondents, run_tasks, method_clients
     from valuesim.hybrid import Hybrid, calibration_sample
-    from valuesim.questions import get_question
+    from valuesim.survey import survey_of
     sample = sample_respondents(table, respondents, seed)
     planner = Planner(_load_seen(plan_dir) if plan_dir else None)
     clients = list({id(c): c for m in methods for c in method_clients(m)}.values())
@@ -168,9 +168,9 @@ def plan_evaluation(table, # tidy respondent table
     for m in methods:
         if isinstance(m, Hybrid) and m.weights is None:   # its calibration, as `prepare` would run it
             cal = calibration_sample(table, sample, m.calibration_n, seed)
-            jobs += [(m.llm_method, p, pr, [q for q in t if get_question(q).closed]) for _, p, f, k, pr, t in run_tasks(cal, [m], folds, history_k, questions_per_fold, seed)]
+            jobs += [(m.llm_method, p, pr, [q for q in t if survey_of(p).question(q).closed]) for _, p, f, k, pr, t in run_tasks(cal, [m], folds, history_k, questions_per_fold, seed)]
     for m, person, f, k, profile, test in todo:
-        if isinstance(m, Hybrid): jobs.append((m.llm_method, person, profile, [q for q in test if get_question(q).closed]))
+        if isinstance(m, Hybrid): jobs.append((m.llm_method, person, profile, [q for q in test if survey_of(person).question(q).closed]))
         elif method_clients(m): jobs.append((m, person, profile, test))
     t0 = time.perf_counter()
     with planning(planner):

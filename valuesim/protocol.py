@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['N_FOLDS', 'FOLD_SIZE', 'PROTOCOL_SEED', 'HISTORY_SIZES', 'EXCLUSION_REASONS', 'sample_rows', 'shuffled_questions',
-           'Fold', 'question_fold', 'history_subset', 'exclusion_reason', 'normalised_error']
+           'question_fold', 'history_subset', 'exclusion_reason', 'normalised_error']
 
 # %% ../nbs/05_protocol.ipynb #c003
 import random
-from dataclasses import dataclass
 from .questions import QUESTION_IDS, get_question
+from .survey import Fold, Survey, survey_of
 
 # %% ../nbs/05_protocol.ipynb #c005
 N_FOLDS, FOLD_SIZE, PROTOCOL_SEED = 5, 58, 42
@@ -25,24 +25,16 @@ def sample_rows(n_rows:int, # number of respondents in the file (rows are number
     return random.sample(list(range(1, n_rows + 1)), n)
 
 # %% ../nbs/05_protocol.ipynb #c007
-def shuffled_questions(seed:int=PROTOCOL_SEED)->list[str]:
-    "Q1..Q290 shuffled as the protocol does: `random.seed(seed); random.shuffle(ids)`."
-    ids = list(QUESTION_IDS)
-    random.seed(seed); random.shuffle(ids)
-    return ids
+def shuffled_questions(seed:int=PROTOCOL_SEED, survey:Survey|None=None # default WVS-7 (Q1..Q290)
+                      )->list[str]:
+    "The survey's ids shuffled as the protocol does: `random.seed(seed); random.shuffle(ids)`."
+    return survey_of(survey).shuffled(seed)
 
-@dataclass(frozen=True)
-class Fold:
-    "One of the five question folds: the test questions and the profile questions in protocol order."
-    number:int; test:tuple; profile:tuple
-
-def question_fold(fold:int, # 1..5
-                  seed:int=PROTOCOL_SEED)->Fold:
+def question_fold(fold:int, # 1..5 (1..the survey's folds)
+                  seed:int=PROTOCOL_SEED, survey:Survey|None=None # default WVS-7
+                 )->Fold:
     "Fold `fold`: chunk `fold` of the shuffled ids is the test set, the rest (in shuffled order) the profile."
-    if fold not in range(1, N_FOLDS + 1): raise ValueError(f'fold must be 1..{N_FOLDS}, got {fold!r}')
-    ids = shuffled_questions(seed)
-    lo, hi = (fold - 1) * FOLD_SIZE, fold * FOLD_SIZE
-    return Fold(fold, tuple(ids[lo:hi]), tuple(ids[:lo] + ids[hi:]))
+    return survey_of(survey).fold(fold, seed)
 
 # %% ../nbs/05_protocol.ipynb #c011
 def history_subset(profile:tuple, # the fold's profile question ids, in protocol order
@@ -61,28 +53,23 @@ EXCLUSION_REASONS = {
     'open': 'open numeric or country question (not multiple choice)',
     'country_specific': 'country-specific codes (party, language, ethnic group)',
     'missing': "true answer is a missing code (don't know, refused, not asked, ...)",
+    'not_asked': "the person was not asked the question (another survey's split ballot or filter)",
     'not_an_option': 'true code is not one of the options',
     'prompt_too_long': "the method's prompt did not fit the model's context (counted per method as too_long)",
 }
 
 def exclusion_reason(qid:str, # the test question
-                     true_code:int|None # the respondent's code (None: absent)
+                     true_code:int|None, # the respondent's code (None: absent)
+                     survey:Survey|None=None # default WVS-7
                     )->str|None:
     "Why a (respondent, question) pair is not scored, as a key of `EXCLUSION_REASONS`; None if it is scored."
-    q = get_question(qid)
-    if q.open: return 'open'
-    if q.type == 'country_specific': return 'country_specific'
-    if true_code is None or true_code < 0: return 'missing'
-    if true_code not in q.options: return 'not_an_option'
-    return None
+    return survey_of(survey).exclusion_reason(qid, true_code)
 
 # %% ../nbs/05_protocol.ipynb #c017
 def normalised_error(qid:str, # an ordinal question
                      predicted:int, # predicted code (an option)
-                     true:int # true code (an option)
+                     true:int, # true code (an option)
+                     survey:Survey|None=None # default WVS-7
                     )->float|None:
     "|position(predicted) - position(true)| / (scale points - 1) for ordinal items; None for nominal items or off-scale codes."
-    scale = get_question(qid).scale
-    if predicted not in scale or true not in scale or len(scale) < 2: return None
-    pos = {c: i for i, c in enumerate(scale)}
-    return abs(pos[predicted] - pos[true]) / (len(scale) - 1)
+    return survey_of(survey).normalised_error(qid, predicted, true)

@@ -11,6 +11,7 @@ import itertools, json
 from pathlib import Path
 import numpy as np, pandas as pd
 from .questions import get_question
+from .survey import survey_of
 from .metrics import scored, _probs
 
 # %% ../nbs/11a_report.ipynb #r006
@@ -125,9 +126,9 @@ def group_distances(results:pd.DataFrame, # a results table
     if s['group'].isna().any():
         raise ValueError(f"{int(s['group'].isna().sum())} scored pair(s) belong to respondents not in the table given: pass the file the results came from")
     pool = table[~table['respondent_id'].astype(str).isin(set(s['respondent'].astype(str)))]   # everyone but the evaluated people
-    rows, truth = [], {}
+    rows, truth, sv = [], {}, survey_of(results)
     for (g, q), gq in s.groupby(['group', 'question'], sort=True):
-        qu = get_question(q); scale = list(qu.valid_codes)
+        qu = sv.question(q); scale = list(qu.valid_codes)
         if not scale: continue
         ordinal = bool(qu.ordinal)
         # the true distribution over every scored pair of the group (one per person and fold)
