@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CLIError', 'parser', 'check_evaluate_args', 'batch_command', 'evaluate_command', 'plan_command', 'report_command',
-           'metrics_command', 'main']
+           'metrics_command', 'survey_command', 'ask_command', 'main']
 
 # %% ../nbs/15_cli.ipynb #c003
 import argparse, json, sys
@@ -33,7 +33,7 @@ def _methods(s:str)->list:
 # %% ../nbs/15_cli.ipynb #c007
 def parser()->argparse.ArgumentParser:
     "The `valuesim` command line."
-    p = argparse.ArgumentParser(prog='valuesim', description='Simulate World Values Survey respondents with LLMs (ValueSim) and measure how well it works.')
+    p = argparse.ArgumentParser(prog='valuesim', description='Simulate survey respondents (World Values Survey wave 7, or any labelled survey) with LLMs (ValueSim) and measure how well it works.')
     sub = p.add_subparsers(dest='command', required=True)
     e = sub.add_parser('evaluate', help='run methods over folds x respondents x test questions, appending to a results table')
     _run_args(e)
@@ -57,6 +57,41 @@ def parser()->argparse.ArgumentParser:
     r.add_argument('--compare', default=None, help='comparisons as A:B pairs, comma-separated (default: valuesim:rag per model, each LLM method against the best anchor)')
     r.add_argument('--correction', choices=('holm', 'none'), default='holm', help='adjustment of p-values for several comparisons (default holm)')
     r.add_argument('--json', action='store_true', help='print the report as one JSON object')
+    sv = sub.add_parser('survey', help='question banks for surveys other than WVS-7: build one from a labelled file, rewrite its sentences, or write the synthetic panel')
+    ss = sv.add_subparsers(dest='survey_command', required=True)
+    sb = ss.add_parser('build', help='read an SPSS .sav, a Stata .dta, or a CSV with a codebook, and write an editable YAML question bank')
+    sb.add_argument('file', help='the labelled data file')
+    sb.add_argument('--out', required=True, help='the bank to write (.yaml)')
+    sb.add_argument('--codebook', default=None, help='for a CSV: its codebook (columns variable,label,code,value_label[,missing][,kind][,section])')
+    sb.add_argument('--id', default=None, help='the respondent id column (default: found by name)')
+    sb.add_argument('--group', default=None, help='the group column, e.g. country or region (default: found by name)')
+    sb.add_argument('--weight', default=None, help='the weight column (default: found by name)')
+    sb.add_argument('--encoding', default=None, help='the text encoding (default: UTF-8, else cp1252)')
+    sb.add_argument('--name', default=None, help="the survey's name (default: the file's)")
+    sb.add_argument('--force', action='store_true', help='replace an existing bank (your edits in it are lost)')
+    sr = ss.add_parser('rewrite', help="ask a model for natural second-person sentences (cached), written into the bank for review")
+    sr.add_argument('bank', help='the bank file (rewritten in place unless --out)')
+    sr.add_argument('--out', default=None, help='write the result here instead')
+    sr.add_argument('--only', default=None, help='comma-separated question ids (default: every kept question)')
+    sr.add_argument('--model', default=None, help='model name at --base-url (default: the embedded model)')
+    sr.add_argument('--base-url', default=None, help='OpenAI-compatible endpoint')
+    sy = ss.add_parser('synthetic', help='write the synthetic panel (made-up answers, NOT real data) and its codebook: a CSV to try `survey build` on')
+    sy.add_argument('--out', required=True, help='folder for synthetic_panel.csv and synthetic_panel_codebook.csv')
+    sy.add_argument('--n', type=int, default=2000, help='respondents (default 2000)')
+    sy.add_argument('--seed', type=int, default=0)
+    ak = sub.add_parser('ask', help='ask one respondent a new question (wording and options, in no bank) with an LLM method')
+    ak.add_argument('--data', required=True, help="the respondents' file, or 'synthetic'")
+    ak.add_argument('--survey', default=None, help="the survey: a bank file, 'synthetic-panel', or none for WVS-7")
+    ak.add_argument('--respondent', required=True, help="the respondent's id (as in the respondent_id / the bank's id column)")
+    ak.add_argument('--question', required=True, help='the question, as the person would hear it')
+    ak.add_argument('--options', required=True, help="the answers, separated by ';' (coded 1, 2, ... in this order)")
+    ak.add_argument('--kind', choices=('ordinal', 'nominal'), default=None, help='default: ordinal for 3+ options, else nominal')
+    ak.add_argument('--method', default='valuesim_fast', help='an LLM method (default valuesim_fast): valuesim, valuesim_fast, valuesim_mean, no_story, no_caps, full_info, rag, no_profile, demographics')
+    ak.add_argument('--model', default=None, help='model name at --base-url (default: the embedded model)')
+    ak.add_argument('--base-url', default=None, help='OpenAI-compatible endpoint')
+    ak.add_argument('--cache', default=None, choices=['cache', 'live', 'replay'], help='response cache mode (default cache)')
+    ak.add_argument('--synthetic-n', type=int, default=2000, help='size of the synthetic sample, with --data synthetic')
+    ak.add_argument('--json', action='store_true', help='print the answer as JSON')
     m = sub.add_parser('metrics', help='the metrics table of a results file')
     m.add_argument('results', help='a results file written by `valuesim evaluate`')
     m.add_argument('--by', default='method,model', help='grouping columns (default method,model; add k for history curves)')
@@ -65,11 +100,12 @@ def parser()->argparse.ArgumentParser:
 
 def _run_args(e):
     "The arguments that say what to evaluate (`evaluate` and `batch export` take the same)."
-    e.add_argument('--data', required=True, help="path of a WVS-7 file, or 'synthetic' (the package's synthetic sample, not WVS data)")
+    e.add_argument('--data', required=True, help="path of the respondents' file (WVS-7, or the --survey's), or 'synthetic' (a synthetic sample, not real data)")
+    e.add_argument('--survey', default=None, help="the survey: a bank file (`valuesim survey build`), 'synthetic-panel', or none for WVS-7")
     e.add_argument('--methods', required=True, help='comma-separated: valuesim,no_story,no_caps,no_profile,full_info,rag,valuesim_mean,valuesim_fast,mode,country_mode,knn,gbm; beyond the paper: hybrid,demographics,gbm_demographics')
     e.add_argument('--respondents', type=int, default=100, help='respondents in the protocol sample (default 100)')
-    e.add_argument('--folds', default='5', help='comma-separated folds 1..5 (default 5)')
-    e.add_argument('--history-k', default=None, help='comma-separated history sizes 0..232 (default: the whole profile)')
+    e.add_argument('--folds', default='5', help="comma-separated folds 1..5, or 1..the bank's folds (default 5)")
+    e.add_argument('--history-k', default=None, help="comma-separated history sizes 0..232, or 0..the survey's profile (default: the whole profile)")
     e.add_argument('--questions-per-fold', type=int, default=None, help='only the first M test questions of each fold')
     e.add_argument('--seed', type=int, default=42, help='protocol seed (default 42, the paper)')
     e.add_argument('--model', default=None, help='model name at --base-url (default: the embedded model)')
@@ -81,27 +117,35 @@ def _run_args(e):
     e.add_argument('--synthetic-n', type=int, default=2000, help='size of the synthetic sample (default 2000)')
 
 # %% ../nbs/15_cli.ipynb #c008
+def _survey(a):
+    "The --survey, read (a missing or broken bank file is an error before any work)."
+    from valuesim.survey import get_survey
+    try: return get_survey(getattr(a, 'survey', None))
+    except FileNotFoundError as e: raise CLIError(f'--survey {a.survey}: {e}') from None
+
 def check_evaluate_args(a)->dict:
     "The evaluate arguments, checked and converted, before any work starts."
+    sv = _survey(a)
     if a.data != 'synthetic' and not Path(a.data).expanduser().exists():
-        raise CLIError(f"--data {a.data}: no such file (give the path of your WVS-7 file, or 'synthetic')")
+        raise CLIError(f"--data {a.data}: no such file (give the path of your {sv.name} file, or 'synthetic')")
     if a.respondents < 1: raise CLIError(f'--respondents must be at least 1, got {a.respondents}')
-    if a.questions_per_fold is not None and not 1 <= a.questions_per_fold <= 58:
-        raise CLIError(f'--questions-per-fold must be 1..58, got {a.questions_per_fold}')
+    if a.questions_per_fold is not None and not 1 <= a.questions_per_fold <= sv.fold_size:
+        raise CLIError(f'--questions-per-fold must be 1..{sv.fold_size}, got {a.questions_per_fold}')
     if a.workers < 1: raise CLIError(f'--workers must be at least 1, got {a.workers}')
     want = ('.jsonl',) if getattr(a, 'batch_command', None) else ('.csv', '.parquet')
     if Path(a.out).suffix not in want: raise CLIError(f'--out must end in {" or ".join(want)}, got {a.out}')
     if a.base_url and not a.model: raise CLIError('--base-url needs --model (the model name the endpoint serves)')
-    return dict(methods=_methods(a.methods), folds=_ints(a.folds, '--folds', 1, 5),
-                history_k=_ints(a.history_k, '--history-k', 0, 232) if a.history_k else None)
+    return dict(methods=_methods(a.methods), folds=_ints(a.folds, '--folds', 1, sv.folds), survey=sv,
+                history_k=_ints(a.history_k, '--history-k', 0, len(sv.ids) - sv.fold_size) if a.history_k else None)
 
 def _setup(a)->tuple:
     "The checked arguments, the respondent table and the method objects of an `evaluate` or `batch export` command line."
     from valuesim.evaluate import respondent_table, sample_respondents, reference_pool, make_methods
     c = check_evaluate_args(a)
-    table = respondent_table(a.data, synthetic_n=a.synthetic_n)
+    table = respondent_table(a.data, synthetic_n=a.synthetic_n, survey=c['survey'])
     if a.respondents > len(table): raise CLIError(f'--respondents {a.respondents} is more than the {len(table)} in {a.data}')
-    if a.data == 'synthetic': print('Data: the synthetic sample (NOT WVS data).', file=sys.stderr)
+    if a.data == 'synthetic': print('Data: the synthetic sample (NOT WVS data).' if c['survey'].origin == 'wvs7' else f"Data: the synthetic sample of {c['survey'].name}.", file=sys.stderr)
+    elif c['survey'].origin != 'wvs7': print(f"Survey: {c['survey'].name}, {len(c['survey'].ids)} questions, {c['survey'].folds} folds of up to {c['survey'].fold_size}.", file=sys.stderr)
     overrides = {k: v for k, v in dict(base_url=a.base_url, model=a.model, mode=a.cache).items() if v}
     sample = sample_respondents(table, a.respondents, a.seed)
     methods = make_methods(c['methods'], reference_pool(table, sample), overrides, hybrid_calibration=a.hybrid_calibration, hybrid_prior=a.hybrid_prior)
@@ -153,10 +197,10 @@ def report_command(a)->int:
     from valuesim.evaluate import read_results, respondent_table, data_of
     from valuesim.report import report, report_json, format_report
     r = read_results(a.results)
-    if a.data == 'synthetic': table = respondent_table('synthetic', synthetic_n=a.synthetic_n or 2000)
+    if a.data == 'synthetic': table = respondent_table('synthetic', synthetic_n=a.synthetic_n or 2000, survey=r.attrs.get('survey'))
     elif a.data: 
         if not Path(a.data).expanduser().exists(): raise CLIError(f"--data {a.data}: no such file (give the file the results came from, or 'synthetic')")
-        table = respondent_table(a.data)
+        table = respondent_table(a.data, survey=r.attrs.get('survey'))
     else: table = data_of(a.results)
     if table is not None and a.by not in table: raise CLIError(f'--by {a.by}: the respondent table has no such column')
     pairs = None
@@ -188,11 +232,69 @@ def _index(s, by):
     import pandas as pd
     return pd.MultiIndex.from_frame(s[by]) if len(by) > 1 else pd.Index(s[by[0]])
 
+def survey_command(a)->int:
+    "`valuesim survey build|rewrite|synthetic`."
+    from valuesim import surveyfile as sf
+    if a.survey_command == 'synthetic':
+        from valuesim.panel import write_panel
+        if a.n < 10: raise CLIError(f'--n must be at least 10, got {a.n}')
+        d, cb = write_panel(a.out, a.n, a.seed)
+        print(f'Wrote {d} and {cb}: the synthetic panel, {a.n} made-up respondents (NOT real survey data).')
+        return 0
+    if a.survey_command == 'build':
+        out = Path(a.out).expanduser()
+        if out.suffix not in ('.yaml', '.yml'): raise CLIError(f'--out must end in .yaml, got {a.out}')
+        if out.exists() and not a.force: raise CLIError(f'--out {out} exists (it may hold your edits); give another name, or --force to replace it')
+        doc, rep = sf.build_bank(a.file, codebook=a.codebook, id_column=a.id, group_column=a.group, weight_column=a.weight,
+                                 encoding=a.encoding, name=a.name, progress=sys.stderr.isatty())
+        sf.write_bank(doc, out)
+        print('\n'.join(rep['lines']), file=sys.stderr)
+        print(f"Wrote {out}: {rep['kept']} questions to use, {rep['variables'] - rep['kept']} variables left out (each with why). Check it, then: valuesim evaluate --survey {out} --data {a.file} ...")
+        return 0
+    import yaml
+    bank = Path(a.bank).expanduser()
+    sf.read_bank(bank)    # a broken bank is an error before any call
+    doc = yaml.safe_load(bank.read_text(encoding='utf-8'))
+    from valuesim.llm import LLM
+    if a.base_url and not a.model: raise CLIError('--base-url needs --model (the model name the endpoint serves)')
+    llm = LLM(role='story', **{k: v for k, v in dict(base_url=a.base_url, model=a.model).items() if v})
+    r = sf.rewrite_sentences(doc, llm, only=[x.strip() for x in a.only.split(',')] if a.only else None, progress=sys.stderr.isatty())
+    out = sf.write_bank(doc, a.out or bank)
+    print(f"{r['written']} of {r['answers']} sentences rewritten by {llm.model} into {out}; {r['kept_rule']} kept the rule's (a reply that was not one "
+          f"sentence to 'you', or {r['merged']} in questions where two answers came back as one sentence). Review them: a model can change a meaning")
+    return 0
+
+def ask_command(a)->int:
+    "`valuesim ask`: one respondent, one new question."
+    from valuesim.evaluate import respondent_table, make_methods, LLM_METHODS
+    from valuesim.ask import new_question, ask
+    if a.method not in LLM_METHODS: raise CLIError(f'--method {a.method}: only an LLM method can answer a new question; choose from {", ".join(LLM_METHODS)}')
+    sv = _survey(a)
+    if a.data != 'synthetic' and not Path(a.data).expanduser().exists(): raise CLIError(f"--data {a.data}: no such file")
+    if a.base_url and not a.model: raise CLIError('--base-url needs --model (the model name the endpoint serves)')
+    q = new_question(a.question, [o.strip() for o in a.options.split(';') if o.strip()], a.kind)
+    table = respondent_table(a.data, synthetic_n=a.synthetic_n, survey=sv)
+    rows = table[table['respondent_id'].astype(str) == str(a.respondent)]
+    if not len(rows): raise CLIError(f"--respondent {a.respondent}: no such respondent in {a.data} (ids look like {', '.join(table['respondent_id'].astype(str).head(3))})")
+    over = {k: v for k, v in dict(base_url=a.base_url, model=a.model, mode=a.cache).items() if v}
+    ans = ask(make_methods([a.method], None, over)[0], rows.iloc[0], q)
+    note = ' (synthetic respondent: NOT real survey data)' if table.attrs.get('synthetic') else ''
+    warn = None if a.base_url else ('Embedded model: this shows the pipeline working, not a faithful answer '
+                                    '(on real survey answers it does about as well without the profile as with it).')
+    if a.json: print(json.dumps(dict(respondent=ans.respondent, method=ans.method, model=ans.model, question=ans.question, answer=ans.label,
+                                     code=ans.code, probs=ans.probs, profile=ans.profile, synthetic=bool(table.attrs.get('synthetic')), caveat=warn)))
+    else:
+        print(f'{ans.question}\n{ans.method} ({ans.model}) as respondent {ans.respondent}{note}, from {ans.profile} of their answers: {ans.label}')
+        for l, p in (ans.probs or {}).items(): print(f'  {p:6.1%}  {l}')
+        if warn: print(warn)
+    return 0
+
 # %% ../nbs/15_cli.ipynb #c009
 def main(argv:list|None=None)->int:
     "Entry point of the `valuesim` command."
     a = parser().parse_args(argv)
-    try: return {'evaluate': evaluate_command, 'metrics': metrics_command, 'plan': plan_command, 'batch': batch_command, 'report': report_command}[a.command](a)
+    try: return {'evaluate': evaluate_command, 'metrics': metrics_command, 'plan': plan_command, 'batch': batch_command, 'report': report_command,
+                'survey': survey_command, 'ask': ask_command}[a.command](a)
     except (CLIError, FileNotFoundError, ValueError) as e:
         print(f'valuesim {a.command}: error: {e}', file=sys.stderr); return 2
     except ResultsBusy as e:   # another run holds the results file: nothing was written by this one
