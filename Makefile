@@ -35,8 +35,9 @@ test-notebooks:
 test-pytest:
 	$(BIN)/python -m pytest tests -q
 
-test-paper:  ## regenerate every artefact from the committed recordings (no model) and compare the tables
+test-paper:  ## regenerate every artefact from the committed recordings (no model) and compare the tables; the same for another survey (params/panel.yaml)
 	$(BIN)/python -m valuesim.run --params $(PARAMS) --check
+	$(BIN)/python -m valuesim.run --params params/panel.yaml --check
 
 docs:     ## the documentation site from the notebooks as they are (nothing executed) into _docs/html; open _docs/html/index.html
 	$(BIN)/python tools/docs.py
@@ -49,5 +50,7 @@ record:  ## after changing a prompt or an `#| llm` cell: rerun what asks the mod
 	mkdir -p $(REC) && rm -rf $(REC)/results $(REC)/*.log   # keep $(REC)/llm.sqlite: an interrupted recording resumes; only used keys are exported
 	VALUESIM_CACHE=$(REC) VALUESIM_CACHE_LOG=$(REC)/paper.log $(BIN)/python -m valuesim.run --params params/smoke.yaml
 	VALUESIM_CACHE=$(REC) VALUESIM_CACHE_LOG=$(REC)/notebooks.log $(BIN)/nbdev_test --flags llm --n_workers 1
+	VALUESIM_CACHE=$(REC) VALUESIM_CACHE_LOG=$(REC)/panel.log $(BIN)/python -m valuesim.run --params params/panel.yaml --no-plan
 	VALUESIM_CACHE=$(REC) $(BIN)/python -m valuesim.cache record $(REC)/paper.log recordings/smoke.jsonl
-	VALUESIM_CACHE=$(REC) $(BIN)/python -m valuesim.cache record $(REC)/notebooks.log recordings/notebooks.jsonl --exclude recordings/smoke.jsonl
+	VALUESIM_CACHE=$(REC) $(BIN)/python -m valuesim.cache record $(REC)/panel.log recordings/panel.jsonl --exclude recordings/smoke.jsonl
+	VALUESIM_CACHE=$(REC) $(BIN)/python -m valuesim.cache record $(REC)/notebooks.log recordings/notebooks.jsonl --exclude recordings/smoke.jsonl recordings/panel.jsonl

@@ -12,21 +12,24 @@ import hashlib, json, os, re
 from pathlib import Path
 import pandas as pd
 from .paths import cache_dir, tables_dir, figures_dir
+from .survey import survey_digest
 
 # %% ../nbs/16_paper.ipynb #c005
 WVS_DOWNLOAD = ("Download the WVS-7 cross-national file (release v6.0 is the paper's) from the World Values Survey website "
                 '(Wave 7 documentation/data page, free registration), then set VALUESIM_WVS_FILE=/path/to/the/file '
                 '(CSV, .sav, .dta, .xlsx or the .zip) or pass data=PATH to the notebook.')
 
-def resolve_data(data:str # 'synthetic', a path, or a string with ${ENV_VARS} such as '${VALUESIM_WVS_FILE}'
+def resolve_data(data:str, # 'synthetic', a path, or a string with ${ENV_VARS} such as '${VALUESIM_WVS_FILE}'
+                 survey:str|None=None # the survey the data belong to (None: WVS-7)
                 )->str:
     "The data source a notebook uses; a WVS file that is not there is an error saying how to get it."
     if data == 'synthetic': return data
     expanded = os.path.expandvars(str(data))
+    what, how = ('WVS file', WVS_DOWNLOAD) if not survey else (f'data file of survey {survey}', 'Give the path of the file its bank was built from.')
     if '$' in expanded or not expanded.strip():
-        raise FileNotFoundError(f'no WVS file given ({data} is not set). {WVS_DOWNLOAD}')
+        raise FileNotFoundError(f'no {what} given ({data} is not set). {how}')
     p = Path(expanded).expanduser()
-    if not p.exists(): raise FileNotFoundError(f'WVS file {p} not found. {WVS_DOWNLOAD}')
+    if not p.exists(): raise FileNotFoundError(f'{what} {p} not found. {how}')
     return str(p)
 
 # %% ../nbs/16_paper.ipynb #c007
@@ -40,11 +43,18 @@ def embedded_size(model:str|None=None # a packaged model's name or unique prefix
 
 def caveat(data:str, # the data source
            base_url:str|None=None, # the endpoint (None: the embedded model)
-           backbones:list|None=None # `backbones_of`'s result, instead of `base_url`: the caveat names every embedded model among them
+           backbones:list|None=None, # `backbones_of`'s result, instead of `base_url`: the caveat names every embedded model among them
+           survey:str|None=None # the survey (None: WVS-7)
           )->str|None:
     "The warning an artefact must carry, or None for real data with a user's model."
     parts = []
-    if data == 'synthetic': parts.append('synthetic sample (not WVS data)')
+    sv = None
+    if survey:
+        from valuesim.survey import get_survey
+        sv = get_survey(survey)
+    if sv is not None and sv.origin != 'wvs7' and (data == 'synthetic' or sv.synthetic):
+        parts.append(sv.name if 'NOT real survey data' in sv.name else f'{sv.name}: synthetic, not real survey data')
+    elif data == 'synthetic': parts.append('synthetic sample (not WVS data)')
     embedded = [None] if backbones is None and not base_url else [b['model'] for b in backbones or [] if not b['endpoint']]
     if embedded:
         sizes = list(dict.fromkeys(embedded_size(m) for m in embedded))
@@ -125,11 +135,13 @@ def backbone_price(b:dict # one of `backbones_of`'s
 
 # %% ../nbs/16_paper.ipynb #c009
 _tables = {}
-def respondents_table(data:str, synthetic_n:int=2000)->pd.DataFrame:
+def respondents_table(data:str, synthetic_n:int=2000,
+                      survey:str|None=None # None (WVS-7), a bank file, or 'synthetic-panel'
+                     )->pd.DataFrame:
     "The tidy respondent table of a data source (loaded once per process)."
     from valuesim.evaluate import respondent_table
-    key = (data, synthetic_n if data == 'synthetic' else None)
-    if key not in _tables: _tables[key] = respondent_table(data, synthetic_n=synthetic_n)
+    key = (data, synthetic_n if data == 'synthetic' else None, str(survey) if survey else None)
+    if key not in _tables: _tables[key] = respondent_table(data, synthetic_n=synthetic_n, survey=survey)
     return _tables[key]
 
 def run_methods(methods:list, # method names
@@ -138,17 +150,19 @@ def run_methods(methods:list, # method names
                 base_url:str|None=None, model:str|None=None, role_models:dict|None=None,
                 cache_mode:str|None=None, workers:int=2, story_max_tokens:int=2048, progress:bool=True,
                 hybrid_calibration:int=20, # calibration respondents of the hybrid (only used when 'hybrid' is asked for)
-                llm_config:dict|None=None # more LLMConfig fields (a backbone's: `backbone_config`); base_url=None here means the embedded model
+                llm_config:dict|None=None, # more LLMConfig fields (a backbone's: `backbone_config`); base_url=None here means the embedded model
+                survey:str|None=None # the survey: None (WVS-7), a bank file, or 'synthetic-panel'
                )->pd.DataFrame:
     "Evaluate `methods` with these settings; results go to a file named after the settings, so a rerun resumes or reuses it."
     from valuesim.evaluate import sample_respondents, reference_pool, make_methods, evaluate, identity_digest
-    data = resolve_data(data)
-    table = respondents_table(data, synthetic_n)
+    data = resolve_data(data, survey)
+    table = respondents_table(data, synthetic_n, survey)
     settings = dict(data=data if data == 'synthetic' else table.attrs.get('source'), synthetic_n=synthetic_n if data == 'synthetic' else None,
                     respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
                     questions_per_fold=questions_per_fold, seed=seed, base_url=base_url, model=model, role_models=role_models,
                     story_max_tokens=story_max_tokens)
     if 'hybrid' in methods: settings['hybrid_calibration'] = hybrid_calibration   # the hybrid's rows depend on it
+    if survey: settings['survey'] = survey_digest(table.attrs['survey'])   # another survey's results never mix with WVS-7's (WVS-7 keeps its file names)
     sample = sample_respondents(table, respondents, seed)
     over = {**{k: v for k, v in dict(base_url=base_url, model=model, mode=cache_mode).items() if v}, **(llm_config or {})}
     ms = make_methods(list(methods), reference_pool(table, sample), over, story_max_tokens, role_models, hybrid_calibration)
@@ -212,7 +226,7 @@ def run_backbones(methods:list, # methods that ask an LLM: run on every backbone
     if anchors:   # no endpoint in their settings: adding or changing a backbone reuses them
         parts.append(run_methods(list(anchors), progress=progress, **run).assign(backbone=ANCHOR_BACKBONE))
     out = pd.concat(parts, ignore_index=True)
-    out.attrs = {'fits': fits}
+    out.attrs = {'fits': fits, 'survey': parts[0].attrs.get('survey')}   # the survey: metrics read its questions
     return out
 
 # %% ../nbs/16_paper.ipynb #c010
