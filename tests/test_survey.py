@@ -123,3 +123,14 @@ def test_dask_workers_get_the_survey(tmp_path):
         r = evaluate_dask(t, ['mode', 'knn'], tmp_path/'r.csv', client=cl, respondents=6, folds=(5,), progress=False)
     assert survey_of(r) is survey_of(t) and set(summary(r)['method']) == {'mode', 'knn'}
     assert survey_of(read_results(tmp_path/'r.csv')).name == survey_of(t).name    # from the meta file, for `valuesim metrics`
+
+def test_results_whose_bank_is_gone_say_so(panel, tmp_path):
+    d, _ = panel
+    import shutil
+    shutil.copy(d/'bank.yaml', tmp_path/'bank.yaml')
+    r = valuesim('evaluate', '--survey', str(tmp_path/'bank.yaml'), '--data', str(d/'synthetic_panel.csv'), '--methods', 'mode',
+                 '--respondents', '3', '--out', str(tmp_path/'r.csv'))
+    assert r.returncode == 0, r.stderr
+    (tmp_path/'bank.yaml').rename(tmp_path/'moved.yaml')
+    m = valuesim('metrics', str(tmp_path/'r.csv'))
+    assert m.returncode == 2 and 'not there any more' in m.stderr and 'Traceback' not in m.stderr

@@ -401,5 +401,8 @@ def read_results(path:str|Path, # a results file
     r['true_code'] = pd.to_numeric(r['true_code'], errors='coerce').astype('Int64')
     r['excluded'] = r['excluded'].where(r['excluded'].notna(), None)
     meta = Path(str(p) + '.meta.json')   # the survey the results belong to, as `evaluate` wrote it (none: WVS-7)
-    if meta.exists() and (spec := (json.loads(meta.read_text()).get('data') or {}).get('survey')): r.attrs['survey'] = get_survey(spec)
+    if meta.exists() and (spec := (json.loads(meta.read_text()).get('data') or {}).get('survey')):
+        try: r.attrs['survey'] = get_survey(spec)
+        except FileNotFoundError: raise FileNotFoundError(f'{p} holds results of the survey whose bank was {spec}, which is not there any more: '
+                                                          f'put the bank back (or edit "survey" in {meta.name} to where it is now)') from None
     return r
