@@ -1,7 +1,8 @@
 """The plan counts what a run will ask before it asks: against stand-in endpoints on 127.0.0.1, the planned calls equal
 the calls a cold run then makes where nothing is uncertain (one-call methods on an OpenAI-like server), bound them
 from above where something is (ValueSim's coordinator, second scoring steps), and drop to zero once the run is cached."""
-import subprocess, sys
+import json, os, subprocess, sys
+from pathlib import Path
 import pytest, yaml
 from valuesim.standin import StandIn
 from valuesim.evaluate import respondent_table, make_methods, evaluate, _done_tasks
@@ -113,3 +114,20 @@ def test_fast_mode_and_hybrid_plans_bound_the_run(table, tmp_path, monkeypatch):
         again = plan_evaluation(table, ms, respondents=4, folds=(5,), questions_per_fold=12, seed=42, progress=False)
     assert asked <= calls(plan), (asked, calls(plan))
     assert calls(again) == 0
+
+def test_plan_json_predicts_the_whole_run_in_parts(tmp_path):
+    "`valuesim plan --json` on a user's own settings (synthetic data, a few respondents, one fold) against an endpoint: the whole run's estimate is the sum of its timed parts."
+    p = tmp_path / 'mine.yaml'
+    p.write_text(yaml.safe_dump({'common': {'data': 'synthetic', 'synthetic_n': 400, 'respondents': 4, 'folds': [5], 'questions_per_fold': 4, 'workers': 4}}))
+    with StandIn(latency=0.02, kind='vllm') as s:
+        env = {**os.environ, 'VALUESIM_BASE_URL': s.url, 'VALUESIM_MODEL': 'standin-7b', 'VALUESIM_CACHE': str(tmp_path / 'cache')}
+        r = subprocess.run([str(Path(sys.executable).parent / 'valuesim'), 'plan', '--params', str(p), '--json', '--only', 'table_main_results', 'table_ablation'],
+                           capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    j = json.loads(r.stdout)
+    parts = j['parts']
+    assert set(parts) == {'endpoint', 'own_work', 'anchors', 'embeddings', 'notebooks'}
+    assert abs(j['estimated_seconds'] - sum(parts.values())) < 0.5
+    assert parts['endpoint'] > 0 and parts['anchors'] > 0 and parts['notebooks'] > 0   # the gbm's models are timed; so is each notebook's other work
+    assert {n['notebook'] for n in j['notebooks']} == {'table_main_results', 'table_ablation'}
+    assert any("valuesim's own pace" in n for n in j['notes'])

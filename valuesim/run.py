@@ -281,9 +281,17 @@ def _speeds(evaluations:list, configs:dict|None=None # base_url -> LLMConfig fie
         except (LLMError, OSError, ValueError) as e: notes.append(f'{model} at {base_url or "embedded"}: speed not measured ({e}); no time estimate'); continue
         notes.append(f"{model} at {base_url or 'the embedded server'}: {sp['s_per_call'] * 1000:.0f} ms a call + {sp['s_per_prompt_token'] * 1000:.2f} ms a prompt token "
                      f"+ {sp['s_per_completion_token'] * 1000:.1f} ms a completion token ({sp['measured_on']}), {workers} call(s) at once")
+        if base_url:   # valuesim's own pace at this endpoint's latency and these workers (the embedded model is far slower than valuesim)
+            rows = [c for e in evaluations for c in e['clients'] if c['endpoint'] == endpoint and c['calls']]
+            from valuesim.plan import client_time_s, own_rate
+            latency = sum(client_time_s(c, sp) * max(1, c['workers']) for c in rows) / max(1, sum(c['calls'] for c in rows))
+            o = own_rate(latency, llm.kind, workers)
+            sp['own_calls_per_s'] = o['calls_per_s']
+            notes.append(f"valuesim's own pace against a stand-in answering in {latency * 1000:.0f} ms, {workers} at once: {o['calls_per_s']:.0f} calls/s "
+                         f"(the endpoint alone would allow {workers / latency if latency else float('inf'):.0f}/s)")
     return speeds, notes
 
-def _dry_notebooks(params:dict, nbs:list, env:dict, log:Path, desc:str, progress:bool=True)->list[str]:
+def _dry_notebooks(params:dict, nbs:list, env:dict, log:Path, desc:str, progress:bool=True, walls:dict|None=None)->list[str]:
     "Execute paper notebooks with `env` set and tables/figures in a temporary folder; the notebooks that stopped before writing to `log`."
     from tqdm.auto import tqdm
     keys = ('VALUESIM_TABLES', 'VALUESIM_FIGURES', 'VALUESIM_PLAN_NOTEBOOK', 'VALUESIM_PROGRESS', *env)
@@ -295,15 +303,28 @@ def _dry_notebooks(params:dict, nbs:list, env:dict, log:Path, desc:str, progress
         try:
             for nb in tqdm(nbs, desc=desc, unit='nb', disable=not progress):
                 os.environ['VALUESIM_PLAN_NOTEBOOK'], before = nb.stem, len(log.read_text().splitlines())
+                t0 = time.perf_counter()
                 try: _execute(nb, Path(d)/nb.name, params_for(params, nb.stem))
                 # after its evaluations a notebook gets empty or partial results and may stop on them: only a stop before is a problem
                 except Exception as e:
                     if len(log.read_text().splitlines()) == before: failed.append(f'{nb.stem}: stopped before its evaluation: {str(e).strip().splitlines()[-1][:300]}')
+                if walls is not None: walls[nb.stem] = time.perf_counter() - t0
         finally:
             for k, v in saved.items():
                 if v is None: os.environ.pop(k, None)
                 else: os.environ[k] = v
     return failed
+
+def _anchor_notes(evaluations:list)->list:
+    "One line on the anchors' timed work, summed over the plan."
+    tot = {}
+    for e in evaluations:
+        for name, a in (e.get('anchors') or {}).items():
+            t = tot.setdefault(name, dict(models=0, seconds=0., per=a.get('seconds_per_model') or a.get('seconds_per_task')))
+            t['models'] += a.get('models', 0); t['seconds'] += a['seconds']
+    parts = [f"{n}: {t['models']:,} model(s) to train at {t['per']:.2f} s each" if t['models'] else f"{n}: {t['seconds']:.0f} s of predictions"
+             for n, t in tot.items() if t['seconds']]
+    return [f"anchors, timed here: {'; '.join(parts)}"] if parts else []
 
 def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
                only:list|None=None, # notebook names (default: all)
@@ -316,17 +337,24 @@ def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
     nbs = [nb for nb in paper_notebooks(ps) if not only or nb.stem in only]
     with tempfile.TemporaryDirectory(prefix='valuesim-plan-') as d:
         plan = Path(d)/'plan.jsonl'
-        failed = _dry_notebooks(ps, nbs, {'VALUESIM_PLAN': d}, plan, 'planning', progress)
+        walls = {}
+        failed = _dry_notebooks(ps, nbs, {'VALUESIM_PLAN': d}, plan, 'planning', progress, walls)
         evaluations = [json.loads(l) for l in plan.read_text().splitlines() if l.strip()]
+    # a notebook's dry run does all its work but the calls and the anchors' training: its time, less the planning of its calls, is that work
+    fixed = {n: max(0., w - sum(e.get('plan_s', 0.) + sum(a.get('seconds_per_model', 0.) for a in (e.get('anchors') or {}).values())
+                               for e in evaluations if e.get('notebook') == n)) for n, w in walls.items()}
     speeds, notes = _speeds(evaluations, _backbone_configs(ps, nbs))
     if len(per := _by_backbone(evaluations, speeds)) > 1: notes = ['Per backbone (model and endpoint):', *per, *notes]
     offline = sum(e['embed_texts'].get(LOCAL_EMBED_MODEL, 0) for e in evaluations)
     rate = offline_embed_rate() if offline else None
     if rate: notes.append(f'offline embedder ({LOCAL_EMBED_MODEL}): {rate:.0f} passages/s here')
-    table = plan_table(evaluations, speeds, rate)
+    table = plan_table(evaluations, speeds, rate, fixed)
     notes = [f'Planned in {time.time() - t0:.0f} s without calling anything. An upper bound: every ValueSim question is counted with its coordinator call (fast mode too), '
              'every score over codes that share a first digit with its second request where the endpoint continues answers.',
-             *notes, "Not in the time: valuesim's own work between calls and the anchors' training (the gbm's models).", *failed]
+             *notes, *_anchor_notes(evaluations),
+             'est. time = endpoint (its measured speed) + own work (where valuesim, timed against a stand-in, keeps a slower pace than the endpoint) '
+             '+ anchors (timed here) + embedding + rest (each notebook\'s other work: kernel, data, tables, figures, timed by its dry run); '
+             '`--json` gives the same as one object (estimated_seconds and its parts).', *failed]
     if embedded := sorted({c['model'] for e in evaluations for c in e['clients'] if not c['base_url']}):
         notes.append(f"The embedded model{'s' if len(embedded) > 1 else ''} ({', '.join(embedded)}) run{'' if len(embedded) > 1 else 's'} one call at a time "
                      "on this machine's CPU: small models, they show the pipeline working, not the paper's numbers.")
@@ -382,6 +410,7 @@ def main(argv:list|None=None):
     p.add_argument('--check', action='store_true', help='replay from recordings into temporary folders and compare with the committed tables')
     p.add_argument('--plan', action='store_true', help='print the plan (calls, tokens, cached share, cost, time per notebook) and stop')
     p.add_argument('--no-plan', action='store_true', help='start without printing the plan first')
+    p.add_argument('--json', action='store_true', help='with --plan: print the plan as one JSON object (estimated_seconds and its parts)')
     p.add_argument('--batch-export', default=os.environ.get('VALUESIM_BATCH_EXPORT'), metavar='FILE',
                    help='write the requests the run waits for to this OpenAI batch input file instead of calling (default VALUESIM_BATCH_EXPORT)')
     a = p.parse_args(argv)
@@ -398,7 +427,12 @@ def main(argv:list|None=None):
         if a.plan:
             if problems := preflight((ps := load_params(a.params)), [nb for nb in paper_notebooks(ps) if not a.only or nb.stem in a.only]):
                 raise RuntimeError('the run would stop. Fix these first:\n- ' + '\n- '.join(problems))
-            print(plan_paper(a.params, a.only)[2]); return
+            table, notes, text = plan_paper(a.params, a.only, progress=not a.json)
+            if a.json:
+                from valuesim.plan import plan_json
+                print(json.dumps(plan_json(table, notes)))
+            else: print(text)
+            return
         if not a.check: run_paper(a.params, a.only, plan_first=not a.no_plan); return
         problems = check_paper(a.params)
     except (RuntimeError, FileNotFoundError, ValueError) as e: sys.exit(f'valuesim: {e}')
