@@ -6,7 +6,7 @@
 __all__ = ['LOCAL_EMBED_MODEL', 'BATCH', 'local_embedder', 'local_identity', 'embed', 'top_k_similar']
 
 # %% ../nbs/09_embeddings.ipynb #c003
-import threading, warnings
+import contextlib, threading, warnings
 from importlib.metadata import version, PackageNotFoundError
 import numpy as np
 from .cache import ResponseCache, request_key, cache_mode, CacheMiss, dry_run
@@ -39,7 +39,9 @@ def _normalise(a:np.ndarray)->np.ndarray:
 BATCH = 256 # texts per live embedding request (OpenAI takes up to 2,048 inputs per request)
 _said = set()
 
-def _through_cache(texts:list, keys:list, cache, mode:str, compute, describe:str, stats=None, request_of=None)->list:
+def _through_cache(texts:list, keys:list, cache, mode:str, compute, describe:str, stats=None, request_of=None,
+                   lock=None # held around each batch (the offline engine): texts another thread stored meanwhile are read, not computed again
+                  )->list:
     "One vector per text: each distinct key answered by the cache, the rest computed in batches by `compute` and stored one entry per text."
     vecs, todo = {}, {}
     for t, k in zip(texts, keys):
@@ -58,11 +60,17 @@ def _through_cache(texts:list, keys:list, cache, mode:str, compute, describe:str
         if got is not None: vecs.update(got); todo = {}
     items = list(todo.items())
     for i in range(0, len(items), BATCH):
-        batch = items[i:i + BATCH]
-        for (k, t), (v, resp) in zip(batch, compute([t for _, t in batch])):
-            # rounded: a vector is stored as text, and six decimals keep every cosine to 1e-5
-            vecs[k] = [round(float(x), 6) for x in v]
-            if mode == 'cache': cache.put(k, 'embed', *resp, {'data': [{'embedding': vecs[k]}]})
+        with lock or contextlib.nullcontext():
+            batch = items[i:i + BATCH]
+            if lock is not None and mode == 'cache':   # workers that start together want the same texts (RAG's profile items repeat across people)
+                for k, _ in batch:
+                    if (hit := cache.get(k)) is not None: vecs[k] = hit['data'][0]['embedding']
+                batch = [(k, t) for k, t in batch if k not in vecs]
+            if not batch: continue
+            for (k, t), (v, resp) in zip(batch, compute([t for _, t in batch])):
+                # rounded: a vector is stored as text, and six decimals keep every cosine to 1e-5
+                vecs[k] = [round(float(x), 6) for x in v]
+                if mode == 'cache': cache.put(k, 'embed', *resp, {'data': [{'embedding': vecs[k]}]})
     return [vecs[k] for k in keys]
 
 def embed(texts:list[str]|str, # texts to embed (one string gives one row)
@@ -97,11 +105,10 @@ def embed(texts:list[str]|str, # texts to embed (one string gives one row)
     keys = [request_key(ident, LOCAL_EMBED_MODEL, 'embed', {'input': [t], 'input_type': kind}) for t in texts]
     def compute(batch):
         m = local_embedder()
-        with _compute_lock:   # the C engine's thread safety is not documented; it uses the free cores itself
-            vs = m.query(batch) if query else m.passage(batch)
+        vs = m.query(batch) if query else m.passage(batch)   # under _compute_lock (`_through_cache`): the C engine's thread safety is not documented; it uses the free cores itself
         return [(v, (ident, LOCAL_EMBED_MODEL, {'input': [t], 'input_type': kind})) for v, t in zip(vs, batch)]
     if not texts: return np.zeros((0, local_embedder().dim), np.float32)
-    return _normalise(np.asarray(_through_cache(texts, keys, cache, mode, compute, LOCAL_EMBED_MODEL), dtype=np.float32))
+    return _normalise(np.asarray(_through_cache(texts, keys, cache, mode, compute, LOCAL_EMBED_MODEL, lock=_compute_lock), dtype=np.float32))
 
 # %% ../nbs/09_embeddings.ipynb #c009
 def top_k_similar(query_vec:np.ndarray, # one embedding (normalised)
