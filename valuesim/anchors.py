@@ -9,7 +9,6 @@ __all__ = ['Prediction', 'option_distribution', 'top_code', 'PopulationMode', 'C
 # %% ../nbs/10_anchors.ipynb #c003
 import numpy as np, pandas as pd
 from dataclasses import dataclass, field
-from .questions import get_question, QUESTION_IDS
 from .survey import Survey, survey_of
 
 # %% ../nbs/10_anchors.ipynb #c005

@@ -6,10 +6,10 @@
 __all__ = ['new_question', 'with_question', 'Answer', 'ask']
 
 # %% ../nbs/13d_ask.ipynb #a003
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import pandas as pd
 from .questions import Question
-from .survey import Survey, survey_of, rule_sentence, KINDS
+from .survey import Survey, rule_sentence
 from .encoder import Respondent
 
 # %% ../nbs/13d_ask.ipynb #a005
@@ -54,7 +54,7 @@ def ask(method, # an LLM method object (`make_methods`: valuesim, valuesim_fast,
         raise ValueError(f"{getattr(method, 'name', method)!r} cannot answer a new question: anchors learn each question from other people's answers to it; use an LLM method")
     person = person if isinstance(person, Respondent) else Respondent.from_row(person)
     sv = with_question(person.survey, question)
-    who = Respondent(person.id, person.answers, person.country, person.row, person.year, person.value_labels, person.texts, survey=sv)
+    who = replace(person, survey=sv)
     if profile is None: profile = tuple(q for q in person.survey.ids if (c := person.answers.get(q)) is not None and c >= 0 or q in person.texts)
     p = method.predict(who, tuple(profile), [question.id])[0]
     return Answer(person.id, method.name, getattr(method, 'model', 'none'), question.text, p.code,

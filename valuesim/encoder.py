@@ -8,7 +8,7 @@ __all__ = ['Respondent', 'statement', 'statements', 'options_text', 'raw_item', 
 # %% ../nbs/04_encoder.ipynb #c003
 import pandas as pd
 from dataclasses import dataclass, field
-from .questions import QUESTION_IDS, country_name, Question, without_country_prefix
+from .questions import country_name, Question, without_country_prefix
 from .survey import Survey, survey_of
 
 # %% ../nbs/04_encoder.ipynb #c005

@@ -13,9 +13,8 @@ import contextlib, csv as csv_module, hashlib, json, os, socket, sys, threading,
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, pandas as pd
-from .questions import get_question
 from .survey import Survey, survey_of, get_survey
-from .protocol import sample_rows, question_fold, history_subset, exclusion_reason, PROTOCOL_SEED
+from .protocol import sample_rows, history_subset, PROTOCOL_SEED
 from .metrics import RESULT_COLUMNS, LATER_COLUMNS
 from .anchors import Prediction, PopulationMode, CountryMode, NearestNeighbours
 from .cache import dry_run, BatchPending

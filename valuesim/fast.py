@@ -9,7 +9,6 @@ __all__ = ['POOLING', 'pool', 'disagree', 'FastValueSim']
 import json
 from collections import Counter
 import numpy as np, pandas as pd
-from .questions import get_question
 from .survey import Survey, survey_of
 from .encoder import Respondent, statements
 from .prompts import render

@@ -9,10 +9,9 @@ __all__ = ['GBM_BACKENDS', 'default_backend', 'gbm_features', 'GradientBoosted',
 import hashlib, json, os, pickle, threading, time
 import numpy as np, pandas as pd
 from pathlib import Path
-from .questions import get_question, QUESTION_IDS, is_demographic
 from .survey import survey_of
 from .anchors import Prediction, top_code
-from .protocol import question_fold, PROTOCOL_SEED
+from .protocol import PROTOCOL_SEED
 from .paths import cache_dir
 
 # %% ../nbs/10a_gbm.ipynb #g005

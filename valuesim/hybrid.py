@@ -9,9 +9,8 @@ __all__ = ['POOLINGS', 'LLM_EXPONENTS', 'MIXTURE_WEIGHTS', 'combine', 'calibrati
 import json, random, time
 from fastcore.basics import patch
 import numpy as np, pandas as pd
-from .questions import get_question
 from .survey import survey_of
-from .protocol import question_fold, history_subset, exclusion_reason, PROTOCOL_SEED
+from .protocol import history_subset, PROTOCOL_SEED
 from .anchors import Prediction, NearestNeighbours, top_code
 
 # %% ../nbs/13b_hybrid.ipynb #c007

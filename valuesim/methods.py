@@ -11,7 +11,6 @@ __all__ = ['CAPS_MODULES', 'parse_answer', 'question_fields', 'persona', 'Backst
 import json, re, threading, time, math
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd
-from .questions import get_question, is_demographic
 from .survey import Survey, survey_of
 from .encoder import Respondent, statements, raw_items, options_text
 from .prompts import render, load_prompt

@@ -9,8 +9,6 @@ __all__ = ['RESULT_COLUMNS', 'LATER_COLUMNS', 'GROUP', 'filled_probs', 'scored',
 # %% ../nbs/11_metrics.ipynb #c003
 import json
 import numpy as np, pandas as pd
-from .questions import get_question
-from .protocol import normalised_error
 from .survey import Survey, survey_of
 
 # %% ../nbs/11_metrics.ipynb #c005

@@ -210,8 +210,7 @@ def anchor_work(methods:list, # the evaluation's method objects
             per = 0.
             if need:
                 from valuesim.gbm import GradientBoosted
-                g = GradientBoosted(m.reference, **{k: getattr(m, k) for k in m.identity_fields if k != 'demographics_only'},
-                                    demographics_only=m.demographics_only, cache=False, progress=False)
+                g = GradientBoosted(m.reference, **{k: getattr(m, k) for k in m.identity_fields}, cache=False, progress=False)
                 t0 = time.perf_counter(); g._fit(*need[0]); per = time.perf_counter() - t0
             out[m.name] = dict(tasks=len(tasks), models=len(need), seconds_per_model=round(per, 3), seconds=round(per * len(need), 2))
         else:

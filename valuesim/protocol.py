@@ -8,7 +8,6 @@ __all__ = ['N_FOLDS', 'FOLD_SIZE', 'PROTOCOL_SEED', 'HISTORY_SIZES', 'EXCLUSION_
 
 # %% ../nbs/05_protocol.ipynb #c003
 import random
-from .questions import QUESTION_IDS, get_question
 from .survey import Fold, Survey, survey_of
 
 # %% ../nbs/05_protocol.ipynb #c005

@@ -10,7 +10,6 @@ __all__ = ['PAIR_KEY', 'NO_RETEST', 'paired_comparison', 'holm', 'comparisons', 
 import itertools, json
 from pathlib import Path
 import numpy as np, pandas as pd
-from .questions import get_question
 from .survey import survey_of
 from .metrics import scored, _probs
 

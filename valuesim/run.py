@@ -103,10 +103,7 @@ def load_params(path:str|Path # a YAML parameter file, absolute or relative to t
             v = part.get(k)
             if isinstance(v, str) and v not in ('synthetic', 'synthetic-panel', 'wvs7') and '$' not in v and not Path(v).expanduser().is_absolute():
                 part[k] = str((Path.cwd()/v) if (Path.cwd()/v).exists() else project_root()/v)
-    if ps['common'].get('survey'):   # another survey's artefacts go beside WVS-7's, never over them: tables/<params name>/, figures/<params name>/
-        ps['outputs'] = p.stem
-        os.environ.setdefault('VALUESIM_TABLES', str(project_root()/'tables'/p.stem))
-        os.environ.setdefault('VALUESIM_FIGURES', str(project_root()/'figures'/p.stem))
+    if ps['common'].get('survey'): ps['outputs'] = p.stem   # another survey's artefacts go to tables/<params name>/, figures/<params name>/ (`run_paper`)
     return ps
 
 def params_for(params:dict, name:str)->dict:
@@ -194,8 +191,12 @@ def run_paper(params:str|Path='params/smoke.yaml', # parameter file
     if only and len(nbs) != len(only): raise ValueError(f'unknown paper notebooks: {sorted(set(only) - {nb.stem for nb in nbs})}')
     if check_first and (problems := preflight(ps, nbs)):
         raise RuntimeError('the run would stop; nothing was started. Fix these first:\n- ' + '\n- '.join(problems))
+    from fastcore.xtras import modified_env
     from valuesim.evaluate import results_lock
-    with results_lock(tables_dir()/'paper'):   # a second `make paper` in this folder is refused, naming this one
+    # another survey's artefacts go beside WVS-7's, never over them: tables/<params name>/, figures/<params name>/ (unless VALUESIM_TABLES/FIGURES say where)
+    outs = {k: str(project_root()/sub/ps['outputs']) for k, sub in (('VALUESIM_TABLES', 'tables'), ('VALUESIM_FIGURES', 'figures'))
+            if ps.get('outputs') and not os.environ.get(k)}
+    with modified_env(**outs), results_lock(tables_dir()/'paper'):   # a second `make paper` in this folder is refused, naming this one
         if plan_first: print(plan_paper(params, only)[2], flush=True)
         return _run_notebooks(ps, nbs)
 

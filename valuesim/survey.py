@@ -7,7 +7,7 @@ __all__ = ['KINDS', 'RESERVED', 'BUILTIN', 'Fold', 'Survey', 'wvs7', 'survey_of'
            'survey_digest']
 
 # %% ../nbs/01a_survey.ipynb #s003
-import random, re, zlib
+import random, re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -33,7 +33,10 @@ class Survey:
                  seed:int=42, # the protocol's seed (respondent sample, question shuffle, history draws)
                  origin:str|None=None, # how to find this survey again: 'wvs7', 'synthetic-panel' or a bank file's path
                  synthetic:bool=False, # the data are made up: every output says so
-                 dropped:dict|None=None): # the file's variables left out of the bank, with why
+                 dropped:dict|None=None, # the file's variables left out of the bank, with why
+                 groups:dict|None=None, # group code -> name (a bank's `groups`: the codes its group column's values get)
+                 source:str|None=None, # the file the bank was built from
+                 not_asked_apart:bool=True): # count a person who was not asked (`not_asked`, -4) apart from other missing answers
         qs = list(questions)
         ids = [q.id for q in qs]
         if not qs: raise ValueError(f'survey {name!r} has no questions to use')
@@ -43,6 +46,7 @@ class Survey:
         self.name, self.questions, self.ids = name, {q.id: q for q in qs}, ids
         self.id_column, self.group_column, self.weight_column = id_column, group_column, weight_column
         self.folds, self.seed, self.origin, self.synthetic, self.dropped = folds, seed, origin, synthetic, dropped or {}
+        self.groups, self.source, self.not_asked_apart = groups or {}, source, not_asked_apart
     def __repr__(self): return f'Survey({self.name!r}, {len(self.ids)} questions, {self.folds} folds)'
     def __len__(self): return len(self.ids)
     def __contains__(self, qid): return qid in self.questions
@@ -107,7 +111,7 @@ def _exclusion_reason(self:Survey, qid:str, # the test question
     q = self.question(qid)
     if q.open: return 'open'
     if q.type == 'country_specific': return 'country_specific'
-    if true_code is None or true_code < 0: return 'not_asked' if true_code == MISSING_KINDS['not_asked'] and self.origin != 'wvs7' else 'missing'
+    if true_code is None or true_code < 0: return 'not_asked' if self.not_asked_apart and true_code == MISSING_KINDS['not_asked'] else 'missing'
     if true_code not in q.options: return 'not_an_option'
     return None
 
@@ -125,7 +129,8 @@ Survey.exclusion_reason, Survey.normalised_error = _exclusion_reason, _normalise
 def wvs7()->Survey:
     "WVS-7's 290 core questions (with their 1,411 hand-written sentences) and the paper's protocol: 5 folds, seed 42."
     qs = [replace(q, demographic=_wvs_demographic(q.id)) for q in question_bank().values()]
-    return Survey('WVS-7', qs, id_column='D_INTERVIEW', group_column='B_COUNTRY', weight_column='W_WEIGHT', folds=5, seed=42, origin='wvs7')
+    return Survey('WVS-7', qs, id_column='D_INTERVIEW', group_column='B_COUNTRY', weight_column='W_WEIGHT', folds=5, seed=42, origin='wvs7',
+                  not_asked_apart=False)   # the paper's protocol: every missing code is one reason
 
 def survey_of(x=None # a tidy table, a row, a results table, a `Respondent`, a `Survey`, or None
              )->Survey:

@@ -9,7 +9,8 @@ __all__ = ['LABELLED_FORMATS', 'CODEBOOK_COLUMNS', 'MISSING_WORDS', 'ORDINAL_WOR
            'synthetic_data', 'rewrite_sentences', 'synthetic_labelled_file', 'bench_build']
 
 # %% ../nbs/02a_surveyfile.ipynb #f003
-import json, os, re, time, warnings
+import os, re, time, warnings
+from csv import Error as csv_Error
 from functools import lru_cache
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -40,7 +41,7 @@ def read_labelled(path:str|Path, # .sav, .dta, or .csv (with `codebook`)
         try: df, meta = _read_stat(path, enc); break
         except UnicodeDecodeError:
             if enc: raise SurveyFileError(f'{path}: its text is not {enc}; try another --encoding') from None
-            notes.append(f'text is not UTF-8: read as cp1252 (Windows Western European), as older Stata and SPSS files are')
+            notes.append('text is not UTF-8: read as cp1252 (Windows Western European), as older Stata and SPSS files are')
         except Exception as e: raise SurveyFileError(f'{path}: not a readable {path.suffix} file ({str(e)[:200]})') from None
     declared = {c: [str(v) for v in vs] for c, vs in (meta.missing_user_values or {}).items()}   # Stata's .a-.z (as letters), SPSS discrete values
     for c, ranges in (meta.missing_ranges or {}).items():   # SPSS ranges: every code in them
@@ -71,8 +72,6 @@ def _read_text_csv(path:Path, encoding:str|None, notes:list, what:str)->pd.DataF
             if encoding: raise SurveyFileError(f'{path}: its text is not {encoding}; try another --encoding') from None
             notes.append(f'{what} is not UTF-8: read as cp1252')
         except (pd.errors.ParserError, csv_Error) as e: raise SurveyFileError(f'{path}: not a readable CSV ({str(e)[:200]})') from None
-
-from csv import Error as csv_Error
 
 def _read_csv(path:Path, codebook, encoding, notes)->dict:
     if codebook is None: raise SurveyFileError(f'{path}: a CSV has no labels; give its codebook (--codebook FILE with columns {", ".join(CODEBOOK_COLUMNS)})')
@@ -152,20 +151,20 @@ def decide_variable(name:str, # the column
     entry = dict(id=name, use=True, wording=str(label or name).strip())
     if why := _not_a_question(name, label): return dict(entry, use=False, why=why)
     if values.nunique(dropna=True) <= 1: return dict(entry, use=False, why='the same for everyone (a constant, not a question)')
-    counts = values.map(_key).value_counts(dropna=True)
-    seen = [k for k in counts.index]
+    seen = list(dict.fromkeys(k for v in pd.unique(values) if (k := _key(v)) is not None))   # distinct values as bank keys (1, 1.0 and '1' are one)
+    negative = lambda k: isinstance(k, (int, float)) and k < 0
     missing, options = {}, {}
     for k, l in value_labels.items():
-        mk = 'missing' if k in declared and not missing_kind(l) else missing_kind(l)
-        if mk or k in declared or (isinstance(k, (int, float)) and k < 0): missing[k] = mk or 'missing'
+        mk = missing_kind(l)
+        if mk or k in declared or negative(k): missing[k] = mk or 'missing'
         elif isinstance(k, int): options[k] = l
     for k in seen:   # values in the data without a label
         if k in options or k in missing: continue
-        if k in declared or (isinstance(k, (int, float)) and k < 0): missing[k] = 'missing'
+        if k in declared or negative(k): missing[k] = 'missing'
         elif isinstance(k, str) and (mk := missing_kind(k)): missing[k] = mk     # a missing code written as text ('DK', 'IAP')
-        elif isinstance(k, str) and k.lower() in {str(l).lower() for l in options.values()}: pass   # a label-valued copy of an option
+    labels = {str(l).lower() for l in options.values()}   # a text equal to an option's label is a label-valued copy of it
     numbers = [k for k in seen if isinstance(k, (int, float)) and k not in missing]
-    texts = [k for k in seen if isinstance(k, str) and k not in missing and k.lower() not in {str(l).lower() for l in options.values()}]
+    texts = [k for k in seen if isinstance(k, str) and k not in missing and k.lower() not in labels]
     if texts and len(texts) > max(20, len(seen) // 2): return dict(entry, use=False, why='free text (not a coded answer)')
     # a scale labelled at its ends only (0 = left ... 10 = right): every whole number between is an option
     if 2 <= len(options) and all(isinstance(k, int) for k in numbers) and numbers:
@@ -322,13 +321,11 @@ def survey_from_doc(doc:dict, # a bank document (`build_bank`, or a bank file's 
         if d.get('use', True) is False: dropped[d.get('id')] = d.get('why') or 'not used'
         else: qs.append(_entry_question(d, str(p)))
     proto = doc.get('protocol') or {}
-    try: s = Survey(str(doc.get('name') or p.stem), qs, id_column=doc.get('respondent_id') or 'respondent_id', group_column=doc.get('group'),
-                    weight_column=doc.get('weight'), folds=int(proto.get('folds', 5)), seed=int(proto.get('seed', 42)), origin=origin or str(p),
-                    synthetic=bool(doc.get('synthetic')), dropped=dropped)
+    try: return Survey(str(doc.get('name') or p.stem), qs, id_column=doc.get('respondent_id') or 'respondent_id', group_column=doc.get('group'),
+                       weight_column=doc.get('weight'), folds=int(proto.get('folds', 5)), seed=int(proto.get('seed', 42)), origin=origin or str(p),
+                       synthetic=bool(doc.get('synthetic')), dropped=dropped, groups={int(k): str(v) for k, v in (doc.get('groups') or {}).items()},
+                       source=doc.get('source'))
     except ValueError as e: raise SurveyFileError(f'{p}: {e}') from None
-    s.groups = {int(k): str(v) for k, v in (doc.get('groups') or {}).items()}
-    s.source = doc.get('source')
-    return s
 
 @lru_cache(16)
 def _read_bank(path:str, mtime:float)->Survey:
@@ -379,7 +376,7 @@ def load_survey_data(survey:Survey, # the survey (`read_bank`)
     if ids.isna().any() or not ids.is_unique: raise SurveyFileError(f'{path}: column {survey.id_column!r} must give every row a different id ({int(ids.duplicated().sum())} repeated, {int(ids.isna().sum())} blank)')
     n = len(df)
     out = {'respondent_id': ids.astype(str).reset_index(drop=True), 'row': pd.Series(np.arange(1, n + 1, dtype=np.int64))}
-    groups = getattr(survey, 'groups', {}) or {}
+    groups = survey.groups
     if survey.group_column and survey.group_column in df:
         g = df[survey.group_column].map(_key)
         by_name = {v: k for k, v in groups.items()}
@@ -402,7 +399,7 @@ def load_survey_data(survey:Survey, # the survey (`read_bank`)
 # %% ../nbs/02a_surveyfile.ipynb #f022
 def synthetic_data(survey:Survey, n:int=2000, seed:int=0)->pd.DataFrame:
     "The synthetic sample of a survey that has one (the synthetic panel), through the same loader as a user's file."
-    if survey.origin == 'synthetic-panel' or getattr(survey, 'source', None) == 'synthetic_panel.csv':
+    if survey.origin == 'synthetic-panel':
         from valuesim.panel import panel_table
         return panel_table(n, seed)
     raise SurveyFileError(f"survey {survey.name} has no synthetic sample: give its data file (--data FILE); only WVS-7 and the synthetic panel have one")
@@ -449,7 +446,7 @@ def synthetic_labelled_file(path:str|Path, # the .dta to write
     rng = np.random.default_rng(seed)
     cols, labels, vlabels, missing = {'id': np.arange(1, rows + 1), 'year': np.full(rows, 2024), 'wtssall': rng.uniform(.3, 3, rows).round(4),
                                       'region': rng.integers(1, 10, rows)}, ['respondent id number', 'survey year', 'weight variable', 'region of interview'], {}, {}
-    third = rng.integers(0, 3, rows)
+    third, prev = rng.integers(0, 3, rows), None
     scales = [{1: 'strongly agree', 2: 'agree', 3: 'disagree', 4: 'strongly disagree'}, {1: 'yes', 2: 'no'},
               {1: 'very happy', 2: 'pretty happy', 3: 'not too happy'}, {1: 'protestant', 2: 'catholic', 3: 'jewish', 4: 'none', 5: 'other'}]
     for j in range(variables - 4):
@@ -477,7 +474,7 @@ def bench_build(variables:int=1000, rows:int=3000)->dict:
         doc, rep = build_bank(f); t2 = time.perf_counter()
         write_bank(doc, Path(d)/'bank.yaml'); sv = read_bank(Path(d)/'bank.yaml'); t3 = time.perf_counter()
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore'); t = load_survey_data(sv, f)
+            warnings.simplefilter('ignore'); load_survey_data(sv, f)
         t4 = time.perf_counter()
     return dict(variables=variables, rows=rows, kept=rep['kept'], dropped=rep['dropped'], split_ballot=len(rep['split_ballot']),
                 write_seconds=round(t1 - t0, 2), build_seconds=round(t2 - t1, 2), bank_write_read_seconds=round(t3 - t2, 2),
