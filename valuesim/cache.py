@@ -4,10 +4,12 @@
 
 # %% auto #0
 __all__ = ['MODES', 'cache_mode', 'canonical', 'request_key', 'CacheMiss', 'describe_request', 'dry_run', 'BatchPending',
-           'default_cache_path', 'default_recordings', 'ResponseCache', 'export_recording', 'record_used', 'main']
+           'default_cache_path', 'Recordings', 'default_recordings', 'ResponseCache', 'export_recording', 'record_used',
+           'main']
 
 # %% ../nbs/06_cache.ipynb #c003
-import hashlib, json, os, sqlite3, threading, time
+import hashlib, json, os, re, sqlite3, threading, time
+from collections.abc import Mapping
 from pathlib import Path
 from .paths import cache_dir, project_root
 
@@ -30,11 +32,16 @@ def request_key(endpoint:str, # the endpoint's identity (base URL, or 'embedded:
                 model:str,    # the model name sent
                 kind:str,     # 'chat' or 'embed'
                 body:dict,    # the full request body: messages and all parameters
-                sample:int=0  # index of a repeated draw of the same request
+                sample:int=0, # index of a repeated draw of the same request
+                body_text:str|None=None # `canonical(body)` when the caller has it already (it is not made twice)
                )->str:
     "The cache key of one request: SHA-256 of everything that determines its answer."
-    doc = dict(endpoint=endpoint, model=model, kind=kind, body=body, sample=int(sample))
-    return hashlib.sha256(canonical(doc).encode('utf-8')).hexdigest()
+    # the canonical text of dict(body=, endpoint=, kind=, model=, sample=), written out in its sorted order so that
+    # the body's text, the long part, is made once per request and reused for the stored request and the call
+    bt = canonical(body) if body_text is None else body_text
+    doc = (f'{{"body":{bt},"endpoint":{canonical(endpoint)},"kind":{canonical(kind)},'
+           f'"model":{canonical(model)},"sample":{int(sample)}}}')
+    return hashlib.sha256(doc.encode('utf-8')).hexdigest()
 
 # %% ../nbs/06_cache.ipynb #c010
 class CacheMiss(LookupError):
@@ -69,6 +76,37 @@ _SCHEMA = '''CREATE TABLE IF NOT EXISTS responses (
 def default_cache_path()->Path:
     "Where the response cache lives: `cache_dir()/llm.sqlite`."
     return cache_dir()/'llm.sqlite'
+
+_REC_LOCK, _REC_FILES = threading.Lock(), {}   # path -> ((size, mtime), {key: line}): read once per process
+_KEY_AT = re.compile(r'"key":"([^"\\]+)"')   # a quote inside a JSON string is escaped, so only the entry's own key matches
+
+def _recording_lines(f:Path)->dict:
+    "key -> its line, for one recording file: read once per process while the file is unchanged, shared by every cache (each LLM has one)."
+    st = f.stat(); sig = (st.st_size, st.st_mtime_ns)
+    with _REC_LOCK:   # workers that miss at the same moment wait for one reading instead of each reading the file
+        got = _REC_FILES.get(f)
+        if got is not None and got[0] == sig: return got[1]
+        lines = {}
+        for i, line in enumerate(f.read_text(encoding='utf-8').splitlines(), 1):
+            if not line.strip(): continue
+            if not line.startswith('{') or (m := _KEY_AT.search(line)) is None: raise ValueError(f'{f}, line {i}: not a recording entry (no "key")')
+            lines[m.group(1)] = line
+        _REC_FILES[f] = (sig, lines)
+        return lines
+
+class Recordings(Mapping):
+    "Recorded entries by key over recording files (a later file's entry wins); a line is parsed only when its entry is asked for."
+    def __init__(self, files:list): self._files = [(Path(f), _recording_lines(Path(f))) for f in files]
+    def __getitem__(self, key):
+        for f, lines in reversed(self._files):
+            if (line := lines.get(key)) is not None:
+                try: e = json.loads(line)
+                except ValueError as err: raise ValueError(f'{f}: the entry of key {key[:12]} is not JSON ({err})') from None
+                if not isinstance(e, dict) or e.get('key') != key or 'response' not in e: raise ValueError(f'{f}: the line of key {key[:12]} is not a recording entry')
+                return e
+        raise KeyError(key)
+    def __iter__(self): return iter(dict.fromkeys(k for _, lines in self._files for k in lines))
+    def __len__(self): return sum(1 for _ in self)
 
 def default_recordings()->list[Path]:
     "Recording files replay reads besides the cache: `VALUESIM_RECORDINGS` (paths separated by `os.pathsep`), else `project_root()/recordings/*.jsonl`."
@@ -106,16 +144,9 @@ class ResponseCache:
             self._local.con = con
         return con
 
-    def _recordings(self)->dict:
-        "All recorded entries by key (loaded once)."
-        if self._rec is None:
-            rec = {}
-            for f in self.recording_files:
-                for i, line in enumerate(Path(f).read_text(encoding='utf-8').splitlines(), 1):
-                    if not line.strip(): continue
-                    try: e = json.loads(line); rec[e['key']] = e
-                    except (ValueError, KeyError) as err: raise ValueError(f'{f}, line {i}: not a recording entry ({err})') from None
-            self._rec = rec
+    def _recordings(self)->Recordings:
+        "All recorded entries by key (the files are read once per process; an entry is parsed when asked for)."
+        if self._rec is None: self._rec = Recordings(self.recording_files)
         return self._rec
 
     def _log(self, key:str):
@@ -130,10 +161,12 @@ class ResponseCache:
         if row or e: self._log(key)
         return json.loads(row[0]) if row else e['response'] if e else None
 
-    def put(self, key:str, kind:str, endpoint:str, model:str, request:dict, response:dict):
+    def put(self, key:str, kind:str, endpoint:str, model:str, request:dict, response:dict,
+            request_text:str|None=None):   # `canonical(request)` when the caller made it already
         "Store one response, committed at once (the first answer stored for a key wins)."
         self._db().execute('INSERT OR IGNORE INTO responses VALUES (?,?,?,?,?,?,?)',
-                           (key, kind, endpoint, model, canonical(request), canonical(response), time.time()))
+                           (key, kind, endpoint, model, canonical(request) if request_text is None else request_text,
+                            canonical(response), time.time()))
         self._log(key)
 
     def __len__(self): return self._db().execute('SELECT COUNT(*) FROM responses').fetchone()[0]

@@ -288,6 +288,9 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
                          "method's own settings); write them to another results file, or remove this one to start again")
     lock = threading.Lock()
     tasks = run_tasks(sample, methods, folds, history_k, questions_per_fold, seed, _done_tasks(csv))
+    # the costliest tasks start first (ValueSim asks three or four times a question, a direct method once), so the run does not
+    # end on a few long tasks started last while the other workers wait; which order rows are written in does not matter
+    tasks.sort(key=lambda t: -getattr(t[0], 'calls_per_question', 1) * len(t[5]))
     meta = dict(respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
                 questions_per_fold=questions_per_fold, seed=seed, methods=[m.name for m in methods],
                 models=sorted({getattr(m, 'model', 'none') for m in methods}),
@@ -298,10 +301,12 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
     from tqdm.auto import tqdm
     bar = tqdm(total=len(tasks), desc='evaluating', unit='task', disable=not progress)
     report = ProgressFile(methods, len(tasks))   # for `make paper`'s terminal: the notebook's own bar is not shown there
+    from valuesim.methods import WorkerSlots, running_task   # here: importing the methods loads the openai client
+    slots = WorkerSlots(max(1, workers), waiting=len(tasks))   # once all have started, a task's questions may borrow idle workers
     def run(task):
         m, person, f, k, profile, test = task
         if batch: batch.begin_task()
-        preds = m.predict(person, profile, test)
+        with running_task(slots): preds = m.predict(person, profile, test)
         if batch and batch.task_pending(): raise BatchPending(f'{m.name} {person["respondent_id"]} fold {f}')
         return _task_rows(m, person, f, k, profile, test, preds)
     pool = ThreadPoolExecutor(max(1, workers))

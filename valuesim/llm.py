@@ -10,13 +10,13 @@ __all__ = ['ROLES', 'ENDPOINT_KINDS', 'PRICES', 'KNOWN_CONTEXT', 'LLMError', 'Ru
            'generated_option', 'run_pool']
 
 # %% ../nbs/08_llm.ipynb #c003
-import hashlib, json, math, os, random, re, threading, time
+import hashlib, inspect, json, math, os, random, re, threading, time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 import httpx, openai
 from fastcore.basics import patch
-from .cache import ResponseCache, request_key, cache_mode, CacheMiss, describe_request, dry_run
+from .cache import ResponseCache, request_key, canonical, cache_mode, CacheMiss, describe_request, dry_run
 
 # %% ../nbs/08_llm.ipynb #c005
 class LLMError(RuntimeError): "A request to the LLM endpoint failed."
@@ -245,7 +245,7 @@ class LLM:
         c = self.config
         self.mode = cache_mode(c.mode)
         self.cache = cache if cache is not None else (ResponseCache() if self.mode != 'live' else None)
-        self._client, self._server, self._lock = None, None, threading.Lock()
+        self._client, self._server, self._lock, self._kind_lock = None, None, threading.Lock(), threading.Lock()
         if c.base_url:
             self.base_url = c.base_url.rstrip('/')
             self.endpoint = self.base_url
@@ -276,25 +276,40 @@ class LLM:
 def kind(self:LLM)->str:
     "The endpoint's kind (ENDPOINT_KINDS): set, named by the base URL, or asked of `GET /models` once (the answer is cached, so a replay needs no endpoint)."
     if self._kind is None:
-        key = request_key(self.endpoint, self.model, 'models', {})
-        hit = self.cache.get(key) if self.cache is not None and self.mode != 'live' else None
-        if hit is not None: self._kind = hit['kind']
-        elif self.mode == 'replay':
-            raise CacheMiss(f'replay mode and no recorded kind of the endpoint {self.endpoint}: set VALUESIM_ENDPOINT_KIND, '
-                            'or record once with VALUESIM_CACHE_MODE=cache')
-        else:
-            models = {}
-            try: models = json.loads(self.client().get('/models', cast_to=httpx.Response).content)
-            except openai.APIConnectionError as e:
-                raise EndpointUnreachable(f'cannot reach {self.base_url} ({type(e).__name__}: {e}); is the server running and the URL right?') from None
-            except openai.APIStatusError as e:   # no /models: nothing says which server it is, unless the key is refused
-                if e.status_code in (401, 403): raise _refusal(e, self.base_url, self.model, 'models', {}) from None
-            except ValueError: pass
-            self._kind = kind_from_models(models)
-            if self.mode == 'cache': self.cache.put(key, 'models', self.endpoint, self.model, {}, {'kind': self._kind, 'models': models})
+        with self._kind_lock:   # workers starting together ask the endpoint once
+            if self._kind is None: self._find_kind()
     return self._kind
 
+@patch
+def _find_kind(self:LLM):
+    "Set `_kind` from the cache, or by asking `GET /models` once."
+    key = request_key(self.endpoint, self.model, 'models', {})
+    hit = self.cache.get(key) if self.cache is not None and self.mode != 'live' else None
+    if hit is not None: self._kind = hit['kind']
+    elif self.mode == 'replay':
+        raise CacheMiss(f'replay mode and no recorded kind of the endpoint {self.endpoint}: set VALUESIM_ENDPOINT_KIND, '
+                        'or record once with VALUESIM_CACHE_MODE=cache')
+    else:
+        models = {}
+        try: models = json.loads(self.client().get('/models', cast_to=httpx.Response).content)
+        except openai.APIConnectionError as e:
+            raise EndpointUnreachable(f'cannot reach {self.base_url} ({type(e).__name__}: {e}); is the server running and the URL right?') from None
+        except openai.APIStatusError as e:   # no /models: nothing says which server it is, unless the key is refused
+            if e.status_code in (401, 403): raise _refusal(e, self.base_url, self.model, 'models', {}) from None
+        except ValueError: pass
+        self._kind = kind_from_models(models)
+        if self.mode == 'cache': self.cache.put(key, 'models', self.endpoint, self.model, {}, {'kind': self._kind, 'models': models})
+
 # %% ../nbs/08_llm.ipynb #c017e
+_POST_CONTENT = 'content' in inspect.signature(openai.OpenAI.post).parameters   # openai >= 2.x takes a request's bytes as they are
+
+def _sent(body:dict, model:str, body_text:str|None=None)->dict:
+    "What `post` is given for a request: the JSON body's bytes, written from the cache key's text where there is one."
+    if body_text is None or not _POST_CONTENT or 'model' in body or not body_text.startswith('{'):
+        return dict(body={**body, 'model': model})
+    rest = body_text[1:]
+    return dict(content=(f'{{"model":{json.dumps(model, ensure_ascii=False)}' + (',' if rest != '}' else '') + rest).encode('utf-8'))
+
 @patch
 def client(self:LLM)->openai.OpenAI:
     "The openai client (the embedded server is started here, on first use)."
@@ -309,9 +324,12 @@ def client(self:LLM)->openai.OpenAI:
         return self._client
 
 @patch
-def _call(self:LLM, kind:str, body:dict, model:str|None=None, url:str|None=None)->dict:
+def _call(self:LLM, kind:str, body:dict, model:str|None=None, url:str|None=None,
+          body_text:str|None=None # `canonical(body)`, made already for the cache key: sent as it is instead of encoding the body again
+         )->dict:
     "One live request with retries; the parsed, checked response (`url`: another base URL of the same endpoint)."
     c, path = self.config, ('/chat/completions' if kind == 'chat' else '/embeddings')
+    send = _sent(body, model or self.model, body_text)
     if url: path = url.rstrip('/') + path
     where = self.base_url or 'the embedded server'
     last = None
@@ -322,7 +340,7 @@ def _call(self:LLM, kind:str, body:dict, model:str|None=None, url:str|None=None)
             time.sleep(min(c.max_backoff, max(delay, _retry_after(getattr(last, 'response', None)) or 0)))
         t0 = time.perf_counter()
         try:
-            r = self.client().post(path, body={**body, 'model': model or self.model}, cast_to=httpx.Response)
+            r = self.client().post(path, cast_to=httpx.Response, **send)
             try: resp = json.loads(r.content)
             except ValueError: raise BadResponse(f'the endpoint answered HTTP {r.status_code} with a body that is not JSON: {r.text[:120]!r}') from None
             return _check(kind, body, resp)
@@ -430,7 +448,8 @@ def context_length(self:LLM)->int|None:
 def _request(self:LLM, kind:str, body:dict, sample:int=0, model:str|None=None, url:str|None=None)->tuple[dict, bool]:
     "The response to one request (from the cache when allowed) and whether it came from the cache."
     model = model or self.model
-    key = request_key(self.endpoint, model, kind, body, sample)   # another base URL (DeepSeek's beta) sends another body
+    body_text = canonical(body)   # made once: the key, the request sent and the request stored all use it
+    key = request_key(self.endpoint, model, kind, body, sample, body_text=body_text)   # another base URL (DeepSeek's beta) sends another body
     self.stats.add(requests=1)
     if self.mode != 'live':
         hit = self.cache.get(key)
@@ -453,14 +472,14 @@ def _request(self:LLM, kind:str, body:dict, sample:int=0, model:str|None=None, u
         if self.mode != 'live' and (hit := self.cache.get(key)) is not None:
             self.stats.add(cache_hits=1); mine.set_result(hit); return hit, True
         t0 = time.perf_counter()
-        resp = self._call(kind, body, model, url)
+        resp = self._call(kind, body, model, url, body_text)
         # the live call's duration travels with the stored response, so cost tables made from a replay
         # report what the calls cost when they were made, not how fast the cache answered
         resp['valuesim'] = {'seconds': round(time.perf_counter() - t0, 4)}
         u = resp.get('usage') or {}
         self.stats.add(live_calls=1, prompt_tokens=u.get('prompt_tokens') or 0, completion_tokens=u.get('completion_tokens') or 0,
                        cached_prompt_tokens=(u.get('prompt_tokens_details') or {}).get('cached_tokens') or 0)
-        if self.mode == 'cache': self.cache.put(key, kind, self.endpoint, model, body, resp)
+        if self.mode == 'cache': self.cache.put(key, kind, self.endpoint, model, body, resp, request_text=body_text)
         mine.set_result(resp)
         return resp, False
     except BaseException as e:
@@ -488,7 +507,7 @@ def chat(self:LLM, messages:list|str,   # chat messages, or one user message as 
 # %% ../nbs/08_llm.ipynb #c017i
 def pick_top(probs:dict, # option -> probability
              prefer=None, # the option to take where it is among the tied (the one the server generated)
-             salt:str='', # what the hash that picks among the tied is made from (the prompt)
+             salt='', # what the hash that picks among the tied is made from (the prompt), or a function that makes it (called only on a tie)
              rel_tol:float=1e-9 # probabilities this close count as tied
             )->tuple:
     "The most probable option and how a tie at the top was broken: None (no tie), 'generated' (`prefer`) or 'hashed'."
@@ -497,6 +516,7 @@ def pick_top(probs:dict, # option -> probability
     tied = [o for o, p in probs.items() if math.isclose(p, top, rel_tol=rel_tol)]
     if len(tied) == 1: return tied[0], None
     if prefer in tied: return prefer, 'generated'
+    if callable(salt): salt = salt()
     h = int(hashlib.sha256(salt.encode('utf-8')).hexdigest()[:12], 16)
     return sorted(tied, key=str)[h % len(tied)], 'hashed'
 
@@ -549,7 +569,7 @@ def score_options(self:LLM, messages:list|str, # the question, asking for the op
     raw, outside, _ = option_probs(options, first, second, complete=complete)
     tot = sum(raw.values())
     probs = {o: (p / tot if tot > 0 else 0.) for o, p in raw.items()}
-    best, tie = pick_top(probs, generated_option(options, said, said2), json.dumps(messages, sort_keys=True)) if tot > 0 else (None, None)
+    best, tie = pick_top(probs, generated_option(options, said, said2), lambda: json.dumps(messages, sort_keys=True)) if tot > 0 else (None, None)
     return OptionScores(probs, raw, outside, best, n, cached, usage, seconds, tie)
 
 # %% ../nbs/08_llm.ipynb #c017k

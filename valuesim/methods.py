@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['CAPS_MODULES', 'parse_answer', 'question_fields', 'persona', 'Backstory', 'StoryModule', 'share_story_cost',
-           'story_fidelity', 'too_long_all', 'vote_distribution', 'ceiling_of_mean', 'ValueSim', 'demographic_profile',
-           'DirectAnswer']
+           'story_fidelity', 'WorkerSlots', 'running_task', 'answer_each', 'too_long_all', 'vote_distribution',
+           'ceiling_of_mean', 'ValueSim', 'demographic_profile', 'DirectAnswer']
 
 # %% ../nbs/13_methods.ipynb #c003
-import json, re, threading, time, math
+import contextlib, json, re, threading, time, math
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd
 from .survey import Survey, survey_of
@@ -113,6 +113,59 @@ def story_fidelity(story:'Backstory|str', # the backstory (or its text)
                 mean_p_true=float(np.mean([v['p_true'] for v in per.values()])) if per else float('nan'),
                 words=len(text.split()), per_question=per)
 
+# %% ../nbs/13_methods.ipynb #c014x
+class WorkerSlots:
+    "A run's workers as slots: each running task holds one; once no task is waiting to start, a task may borrow idle ones."
+    def __init__(self, n:int, # the run's workers
+                 waiting:int=0 # tasks not yet started
+                ): self.n, self.free, self.waiting, self._lock = n, n, waiting, threading.Lock()
+    def start_task(self):
+        with self._lock: self.waiting, self.free = max(0, self.waiting - 1), self.free - 1
+    def end_task(self):
+        with self._lock: self.free += 1
+    def borrow(self)->bool:
+        "Take an idle slot, if there is one and no task is waiting for it."
+        with self._lock:
+            if self.waiting or self.free <= 0: return False
+            self.free -= 1; return True
+
+_HELD = threading.local()   # the slots of the run whose task this thread is working on
+
+@contextlib.contextmanager
+def running_task(slots:WorkerSlots|None):
+    "Hold one of `slots` for a task in this thread (None: no sharing)."
+    if slots is None: yield; return
+    prev = getattr(_HELD, 'slots', None); slots.start_task(); _HELD.slots = slots
+    try: yield
+    finally: _HELD.slots = prev; slots.end_task()
+
+# %% ../nbs/13_methods.ipynb #c014y
+def answer_each(fn, # called once per item, from this thread or a helper (it must not depend on which)
+                items:list)->list:
+    "`[fn(x) for x in items]`, with idle workers of this thread's run lending a hand (see `WorkerSlots`); the first error is raised."
+    slots, items = getattr(_HELD, 'slots', None), list(items)
+    if slots is None or len(items) < 2 or dry_run() is not None: return [fn(x) for x in items]
+    out, todo, lock, errors, helpers = [None] * len(items), iter(range(len(items))), threading.Lock(), [], []
+    def take():
+        with lock: return None if errors else next(todo, None)
+    def work(borrowed:bool):
+        try:
+            while (i := take()) is not None: out[i] = fn(items[i])
+        except BaseException as e:
+            with lock: errors.append(e)
+        finally:
+            if borrowed: slots.end_task()   # a borrowed slot is given back as a finished task's is
+    while (i := take()) is not None:
+        # before each question: more idle slots may have come free (one helper for each question left, at most)
+        while len(helpers) < len(items) - i - 1 and not errors and slots.borrow():
+            t = threading.Thread(target=work, args=(True,), daemon=True); t.start(); helpers.append(t)
+        try: out[i] = fn(items[i])
+        except BaseException as e:
+            with lock: errors.append(e)
+    for t in helpers: t.join()
+    if errors: raise errors[0]
+    return out
+
 # %% ../nbs/13_methods.ipynb #c016
 def too_long_all(test:list, # the test questions
                  err:Exception # the PromptTooLong raised for the prompt they all needed (the backstory's)
@@ -161,6 +214,7 @@ class ValueSim:
         self.coordinator_llm = coordinator_llm or (LLM(role='coordinator') if integration == 'coordinator' else None)
         self.name = name or ('valuesim' if use_story else 'no_story') + ('' if integration == 'coordinator' else '_mean')
         self.model = self.modules_llm.model
+        self.calls_per_question = len(CAPS_MODULES) + (integration == 'coordinator')   # at most: `evaluate` starts the costliest tasks first
     def persona_for(self, person:Respondent, profile:tuple)->tuple[str, Backstory|None]:
         "The persona block for a person and, when a story is used, the backstory."
         if not self.use_story: return persona('raw', '\n\n'.join(raw_items(person, profile))), None
@@ -200,7 +254,7 @@ class ValueSim:
         person = person if isinstance(person, Respondent) else Respondent.from_row(person)
         try: pers, b = self.persona_for(person, profile)
         except PromptTooLong as e: return too_long_all(test, e)
-        return share_story_cost([self.answer(pers, q, person.survey) for q in test], b)
+        return share_story_cost(answer_each(lambda q: self.answer(pers, q, person.survey), test), b)
 
 # %% ../nbs/13_methods.ipynb #c020
 def demographic_profile(profile:tuple, # the person's profile questions (the test fold's are never among them)
@@ -250,21 +304,20 @@ class DirectAnswer:
             except PromptTooLong as e: return too_long_all(test, e)
             base = persona('story', b.text)
         items = raw_items(person, profile) if self.kind == 'rag' else None
-        out = []
-        for qid in test:
+        def one(qid):
             q = person.survey.question(qid)
             if not q.closed:
-                out.append(Prediction(None, None, f'{qid} is not multiple choice ({q.type}): not asked', 0, valid=False)); continue
+                return Prediction(None, None, f'{qid} is not multiple choice ({q.type}): not asked', 0, valid=False)
             pers = self._rag_persona(person, items, qid) if self.kind == 'rag' else base
             prompt = render('direct', persona=pers, **question_fields(qid, person.survey))
             if not _fits(prompt, self.llm):
                 if (planner := dry_run()) is not None and hasattr(planner, 'note_too_long'): planner.note_too_long(self.llm, prompt)
-                out.append(Prediction(None, None, f'prompt of {len(prompt)} characters does not fit the context of {self.llm.model}', 0, valid=False, too_long=True)); continue
+                return Prediction(None, None, f'prompt of {len(prompt)} characters does not fit the context of {self.llm.model}', 0, valid=False, too_long=True)
             try: s = self.llm.score_options(prompt, q.valid_codes)
             except PromptTooLong as e:   # that question's result; anything else the endpoint refuses stops the run
-                out.append(Prediction(None, None, f'prompt too long for the model: {e}', 1, valid=False, too_long=True)); continue
+                return Prediction(None, None, f'prompt too long for the model: {e}', 1, valid=False, too_long=True)
             p, c = _usage(s)
-            out.append(Prediction(s.best, s.probs if s.best is not None else None,
-                                  json.dumps({'probs': s.probs, 'outside': s.outside, 'tie': s.tie}), s.requests, p, c,
-                                  s.seconds, s.best is not None, tied=s.tie is not None))
-        return share_story_cost(out, b)
+            return Prediction(s.best, s.probs if s.best is not None else None,
+                              json.dumps({'probs': s.probs, 'outside': s.outside, 'tie': s.tie}), s.requests, p, c,
+                              s.seconds, s.best is not None, tied=s.tie is not None)
+        return share_story_cost(answer_each(one, test), b)
