@@ -49,23 +49,28 @@ def top_code(probs:dict)->int|None:
 class PopulationMode:
     "Predicts the most common answer of the reference pool."
     name = 'mode'
-    def __init__(self, reference:pd.DataFrame): self.reference, self.survey = reference, survey_of(reference)
+    def __init__(self, reference:pd.DataFrame): self.reference, self.survey, self._dist = reference, survey_of(reference), {}
+    def distribution(self, q:str)->dict:
+        "The pool's smoothed shares of `q`'s options, counted once per question (every person gets the same)."
+        if q not in self._dist: self._dist[q] = option_distribution(self.reference[q].to_numpy(), q, survey=self.survey)
+        return self._dist[q]
     def predict(self, person:pd.Series, profile:tuple, test:list)->list[Prediction]:
         "One prediction per test question; `person` and `profile` are unused (that is the point)."
-        out = []
-        for q in test:
-            p = option_distribution(self.reference[q].to_numpy(), q, survey=self.survey)
-            out.append(Prediction(top_code(p), p or None, valid=bool(p)))
-        return out
+        return [Prediction(top_code(p), p or None, valid=bool(p)) for q in test for p in [self.distribution(q)]]
 
 class CountryMode:
     "Predicts the most common answer among reference respondents of the person's country (all of them if none)."
     name = 'country_mode'
-    def __init__(self, reference:pd.DataFrame): self.reference, self.survey = reference, survey_of(reference)
+    def __init__(self, reference:pd.DataFrame): self.reference, self.survey, self._dist = reference, survey_of(reference), {}
+    def distribution(self, country, q:str)->dict:
+        "The smoothed shares of `q`'s options among the pool's respondents of `country` (all of them if none), counted once per country and question."
+        if (country, q) not in self._dist:
+            same = self.reference[self.reference['country'] == country]
+            pool = same if len(same) else self.reference
+            self._dist[country, q] = option_distribution(pool[q].to_numpy(), q, survey=self.survey)
+        return self._dist[country, q]
     def predict(self, person:pd.Series, profile:tuple, test:list)->list[Prediction]:
-        same = self.reference[self.reference['country'] == person['country']]
-        pool = same if len(same) else self.reference
-        return [Prediction(top_code(p := option_distribution(pool[q].to_numpy(), q, survey=self.survey)), p or None, valid=bool(p)) for q in test]
+        return [Prediction(top_code(p), p or None, valid=bool(p)) for q in test for p in [self.distribution(person['country'], q)]]
 
 # %% ../nbs/10_anchors.ipynb #c013
 class ProfileFeatures:
@@ -136,6 +141,7 @@ class NearestNeighbours:
         if k < 1: raise ValueError(f'k must be at least 1, got {k}')
         self.reference, self.k, self.alpha = reference, k, alpha
         self.features = ProfileFeatures(reference)   # once: scaling the pool is the slow part
+        self._answers = {}   # question -> the pool's codes and which of them are options, read once (not per person)
     def on_pool(self, pool:pd.DataFrame)->'NearestNeighbours':
         "The same anchor on another pool (the hybrid's calibration)."
         return NearestNeighbours(pool, self.k, self.alpha)
@@ -144,13 +150,17 @@ class NearestNeighbours:
         else: dist = profile_distances(person, self.features, profile)
         dist = np.where(np.isnan(dist), 1., dist)          # no shared items: as far as can be
         order = np.argsort(dist, kind='stable')
+        near = dist[order]
         out = []
         for q in test:
             qq = self.features.survey.question(q)
             if not qq.closed: out.append(Prediction(None, None, valid=False)); continue
-            codes = pd.to_numeric(self.reference[q], errors='coerce').to_numpy(float)[order]
-            ok = np.isin(codes, qq.valid_codes)
+            if q not in self._answers:
+                codes = pd.to_numeric(self.reference[q], errors='coerce').to_numpy(float)
+                self._answers[q] = (codes, np.isin(codes, qq.valid_codes))
+            codes, ok = self._answers[q]
+            codes, ok = codes[order], ok[order]
             idx = np.flatnonzero(ok)[:self.k] if profile else np.flatnonzero(ok)   # no profile: the whole pool votes
-            p = option_distribution(codes[idx], q, weights=1.001 - dist[order][idx], alpha=self.alpha, survey=self.features.survey)
+            p = option_distribution(codes[idx], q, weights=1.001 - near[idx], alpha=self.alpha, survey=self.features.survey)
             out.append(Prediction(top_code(p), p))
         return out

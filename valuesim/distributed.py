@@ -23,7 +23,7 @@ class MemoryCache:
                 ):
         self._d, self._lock = dict(responses or {}), threading.Lock()
     def get(self, key:str)->dict|None: return self._d.get(key)
-    def put(self, key:str, kind:str, endpoint:str, model:str, request:dict, response:dict)->bool:
+    def put(self, key:str, kind:str, endpoint:str, model:str, request:dict, response:dict, request_text:str|None=None)->bool:
         "Store a response (the first one for a key wins); whether it was new."
         with self._lock:
             if key in self._d: return False
@@ -34,7 +34,7 @@ class TaskCache:
     "One task's view of a worker's store: reads through it and records the entries the task added."
     def __init__(self, store:MemoryCache): self.store, self.new = store, []
     def get(self, key:str)->dict|None: return self.store.get(key)
-    def put(self, key:str, kind:str, endpoint:str, model:str, request:dict, response:dict):
+    def put(self, key:str, kind:str, endpoint:str, model:str, request:dict, response:dict, request_text:str|None=None):
         self.store.put(key, kind, endpoint, model, request, response)
         self.new.append(dict(key=key, kind=kind, endpoint=endpoint, model=model, request=request, response=response))
 

@@ -148,6 +148,8 @@ def group_summary(d:pd.DataFrame # `group_distances`
     "Per method and group: the mean distances over its questions (Wasserstein over ordinal ones only), and the mean over groups ('all')."
     per = d.groupby(['method', 'model', 'group'], sort=False)[['total_variation', 'wasserstein_norm']].mean().reset_index()
     allg = per.groupby(['method', 'model'], sort=False)[['total_variation', 'wasserstein_norm']].mean().reset_index().assign(group='all')
+    # rows in a fixed order (groups, then methods, by name): a results file's row order is the order its tasks finished in
+    per = per.sort_values(['group', 'method', 'model'], kind='stable'); allg = allg.sort_values(['method', 'model'], kind='stable')
     return pd.concat([per, allg], ignore_index=True)[['method', 'model', 'group', 'total_variation', 'wasserstein_norm']]
 
 # %% ../nbs/11a_report.ipynb #r016
