@@ -49,9 +49,9 @@ class GradientBoosted:
     def __init__(self, reference:pd.DataFrame, # the pool the models learn from (never the evaluated sample)
                  backend:str|None=None, # one of GBM_BACKENDS (default: `default_backend()`)
                  max_iter:int=300, # most boosting rounds
-                 learning_rate:float=0.05,
+                 learning_rate:float=0.1,
                  max_leaf_nodes:int=15,
-                 max_rows:int|None=8000, # training rows per model, drawn from the pool (None: all of it)
+                 max_rows:int|None=4000, # training rows per model, drawn from the pool (None: all of it)
                  early_stopping:bool=True, # stop adding rounds when 15% of the training rows, held out, stop improving
                  seed:int=0, # seeds the row draw, the held-out part and the learner
                  cache:bool=True, # keep trained models on disk (cache_dir()/gbm), keyed by the pool's data and these settings
@@ -103,7 +103,10 @@ def _fit(self:GradientBoosted, features:tuple, qid:str)->tuple:
     "Train (or load) the model of `qid` on `features`: (the option codes it knows, the fitted model or None for a one-answer pool)."
     path = cache_dir()/'gbm'/f'{self._digest(features, qid)}.pkl' if self.cache else None
     if path is not None and path.exists():
-        try: out = pickle.loads(path.read_bytes()); self.loaded += 1; return out
+        try:
+            out = pickle.loads(path.read_bytes())
+            with self._lock: self.loaded += 1
+            return out
         except Exception: pass    # a damaged file: train again
     t0 = time.perf_counter()
     y = pd.to_numeric(self.reference[qid], errors='coerce').to_numpy(float)
@@ -127,7 +130,7 @@ def _fit(self:GradientBoosted, features:tuple, qid:str)->tuple:
         else: fitted = self._learner(X.shape[1]).fit(X, yy)
         classes = [int(c) for c in fitted.classes_]
     out = (classes, fitted)
-    self.train_seconds += time.perf_counter() - t0; self.trained += 1
+    with self._lock: self.train_seconds += time.perf_counter() - t0; self.trained += 1   # models train side by side
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f'.{os.getpid()}.{threading.get_ident()}.tmp'); tmp.write_bytes(pickle.dumps(out)); os.replace(tmp, path)
@@ -157,8 +160,12 @@ def prepare(self:GradientBoosted, table:pd.DataFrame, # the run's respondent tab
         for q in (fold.test[:questions_per_fold] if questions_per_fold else fold.test):
             self._folds[q] = self._features(fold.profile)
             if self.survey.question(q).closed: jobs.append((self._folds[q], q))
-    for features, q in tqdm(jobs, desc='gbm models', unit='model', disable=not (self.progress if progress is None else progress)):
-        self.model_for(features, q)
+    # side by side, one per core: each model trains on one thread (LightGBM and scikit-learn let go of the GIL while
+    # they train) and nothing else of the run has started yet; a model is the same whichever thread trains it
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max(1, min(len(jobs), os.cpu_count() or 1))) as ex, \
+         tqdm(total=len(jobs), desc='gbm models', unit='model', disable=not (self.progress if progress is None else progress)) as bar:
+        for _ in ex.map(lambda j: self.model_for(*j), jobs): bar.update(1)
     return self
 
 def predict(self:GradientBoosted, person:pd.Series, profile:tuple, test:list)->list[Prediction]:
