@@ -43,7 +43,7 @@ def _format_throughput(r:dict)->str:
 def _bench_endpoint(a)->dict:
     from valuesim.endpointbench import bench_endpoint
     return bench_endpoint(latency=a.latency, kind=a.kind, respondents=a.respondents, workers=a.workers,
-                          kill_after=a.kill_after, progress=not a.json)
+                          kill_after=a.kill_after, paper=not a.no_paper, gbm=not a.no_gbm, progress=not a.json)
 
 def _bench_survey(a)->dict:
     from valuesim.surveyfile import bench_build
@@ -83,12 +83,15 @@ def bench_parser()->argparse.ArgumentParser:
     th.add_argument('--base-url', default=None, help='OpenAI-compatible endpoint (default: the embedded model)')
     th.add_argument('--model', default=None, help='model name at that endpoint')
     th.set_defaults(run=_bench_throughput, fmt=_format_throughput)
-    ep = sub.add_parser('endpoint', help="against a local stand-in endpoint: valuesim's calls/s against a bare threaded client, RAG's wall time against full_info's, calls repeated after a kill and resume")
+    ep = sub.add_parser('endpoint', help="against a local stand-in endpoint: valuesim's calls/s against a bare threaded client, RAG's wall time against full_info's, "
+                        "calls repeated after a kill and resume, the plan against a small paper run's wall time and endpoint share, the gbm anchor's time on a v6.0-size pool")
     ep.add_argument('--latency', type=float, default=0.02, help='seconds the stand-in takes per request (default 0.02)')
     ep.add_argument('--kind', default='vllm', choices=('openai', 'vllm', 'llamacpp', 'deepseek', 'generic'), help='which server the stand-in behaves as')
     ep.add_argument('--respondents', type=int, default=10, help='respondents of the synthetic sample, fold 5, 58 test questions (default 10)')
     ep.add_argument('--workers', type=int, default=8, help="valuesim's workers and the bare client's threads (default 8, as params/paper.yaml)")
     ep.add_argument('--kill-after', type=float, default=10., help='seconds before the run is killed (default 10)')
+    ep.add_argument('--no-paper', action='store_true', help='skip planning and running paper notebooks on a small synthetic run (a few minutes)')
+    ep.add_argument('--no-gbm', action='store_true', help="skip timing the gbm anchor on a pool of the v6.0 file's size")
     ep.set_defaults(run=_bench_endpoint)
     for s in sub.choices.values(): s.add_argument('--json', action='store_true', help='print one JSON object')
     return p

@@ -179,13 +179,20 @@ def run_methods(methods:list, # method names
 
 # %% ../nbs/16_paper.ipynb #c009p
 def _record_plan(plan_dir, table, methods, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress)->pd.DataFrame:
-    "Plan one evaluation into `plan_dir/plan.jsonl` (tasks its results file holds cost nothing); an empty results table for the notebook."
-    from valuesim.evaluate import _done_tasks, repair_results
+    "Plan one evaluation into `plan_dir/plan.jsonl` (tasks its results file holds, or an earlier notebook of the plan writes there, cost nothing); an empty results table for the notebook."
+    from valuesim.evaluate import _done_tasks, repair_results, sample_respondents, run_tasks
     from valuesim.metrics import RESULT_COLUMNS
     from valuesim.plan import plan_evaluation
     if out.exists(): repair_results(out)
-    p = plan_evaluation(table, methods, respondents, tuple(folds), tuple(history_k) if history_k else None, questions_per_fold, seed,
-                        workers, _done_tasks(out), plan_dir, progress)
+    # notebooks that run the same evaluation share its results file: what an earlier one writes, a later one resumes
+    book = Path(plan_dir)/'tasks.txt'
+    planned = {tuple(l.split('\t')[1:]) for l in book.read_text().splitlines() if l.startswith(out.stem + '\t')} if book.exists() else set()
+    done = _done_tasks(out) | {(m, model, int(f), int(k), r) for m, model, f, k, r in planned}
+    ks = tuple(history_k) if history_k else None
+    p = plan_evaluation(table, methods, respondents, tuple(folds), ks, questions_per_fold, seed, workers, done, plan_dir, progress)
+    with open(book, 'a', encoding='utf-8') as f:
+        f.writelines(f"{out.stem}\t{m.name}\t{getattr(m, 'model', 'none')}\t{fo}\t{k}\t{person['respondent_id']}\n"
+                     for m, person, fo, k, _, _ in run_tasks(sample_respondents(table, respondents, seed), methods, tuple(folds), ks, questions_per_fold, seed))
     p['notebook'] = os.environ.get('VALUESIM_PLAN_NOTEBOOK')
     with open(Path(plan_dir)/'plan.jsonl', 'a', encoding='utf-8') as f: f.write(json.dumps(p, default=str) + '\n')
     return pd.DataFrame(columns=RESULT_COLUMNS)
