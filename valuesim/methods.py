@@ -118,7 +118,7 @@ class WorkerSlots:
     "A run's workers as slots: each running task holds one; once no task is waiting to start, a task may borrow idle ones."
     def __init__(self, n:int, # the run's workers
                  waiting:int=0 # tasks not yet started
-                ): self.n, self.free, self.waiting, self._lock = n, n, waiting, threading.Lock()
+                ): self.free, self.waiting, self._lock = n, waiting, threading.Lock()
     def start_task(self):
         with self._lock: self.waiting, self.free = max(0, self.waiting - 1), self.free - 1
     def end_task(self):
