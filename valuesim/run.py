@@ -74,15 +74,30 @@ def steady_provenance(path:str|Path # an executed notebook, rewritten in place
     nbformat.write(nb, path)
     return path
 
+# %% ../nbs/50_run.ipynb #c006p
+def _kernel_manager(busy:dict # `{'cell': bool}`: whether a cell of the notebook is running now
+                   ):
+    "A kernel manager class that interrupts its kernel at shutdown only while a cell runs."
+    from jupyter_client.manager import AsyncKernelManager
+    class _KernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self):
+            if self.shutting_down and not busy['cell']: return   # idle, or in the tail of a request already answered
+            await super()._async_interrupt_kernel()
+    return _KernelManager
+
 def _execute(nb:Path, out:Path, parameters:dict):
     "Execute one paper notebook into `out` with papermill (kernel over IPC), and make its provenance steady."
     import papermill as pm
     from traitlets.config import Config
     # IPC sockets in a folder of this run's own: by default they would be `kernel-ipc-N` in the notebook's folder, the same
     # names for every kernel there (a `make plan` beside a `make test`), and left in the source tree
+    busy = {'cell': False}
+    def running(**_): busy['cell'] = True
+    def answered(**_): busy['cell'] = False   # nbclient calls it once the reply and the kernel's idle status are in
     with tempfile.TemporaryDirectory(prefix='valuesim-kernel-') as d:
         try: pm.execute_notebook(str(nb), str(out), parameters=parameters, cwd=str(nb.parent), progress_bar=False, kernel_name='python3',
-                                 config=Config({'KernelManager': {'transport': 'ipc', 'ip': str(Path(d)/'kernel')}}))
+                                 config=Config({'KernelManager': {'transport': 'ipc', 'ip': str(Path(d)/'kernel')}}),
+                                 kernel_manager_class=_kernel_manager(busy), on_cell_execute=running, on_cell_executed=answered)
         finally:
             if Path(out).exists(): steady_provenance(out)
 
