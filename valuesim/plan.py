@@ -54,7 +54,8 @@ class Planner:
     def __init__(self, seen:set|None=None, # request keys planned already (by an earlier evaluation of the same plan): counted as cached
                  calibrations:dict|None=None): # (endpoint, model) -> `calibrate` result (computed on first use otherwise)
         self.seen, self.cal, self._lock = set(seen or ()), dict(calibrations or {}), threading.Lock()
-        self.calls, self.again, self.embed_texts = Counter(), Counter(), Counter()
+        self.before = frozenset(self.seen)                  # planned by an earlier evaluation: the run reads them back from the cache
+        self.calls, self.again, self.replayed, self.embed_texts = Counter(), Counter(), Counter(), Counter()
         self.prompt_tokens, self.completion_tokens, self.new_keys = Counter(), Counter(), []
         self.method = None                                  # the method being planned (`plan_evaluation` plans one task at a time)
         self.prompts, self.too_long, self.contexts = defaultdict(set), defaultdict(set), {}   # per method: request keys, those too long; (method -> context, model, url)
@@ -84,7 +85,9 @@ class Planner:
             raise PromptTooLong(f'planned: a prompt of about {p:,} tokens and {limit:,} to complete does not fit the {ctx:,}-token context of {model}')
         with self._lock:
             if kind == 'chat': self.prompts[self.method].add(key)
-            if key in self.seen: self.again[who] += 1
+            if key in self.seen:
+                self.again[who] += 1
+                if key in self.before: self.replayed[who] += 1
             else:
                 self.seen.add(key); self.new_keys.append(key)
                 self.calls[who] += 1; self.prompt_tokens[who] += p; self.completion_tokens[who] += c
@@ -143,8 +146,9 @@ def _client_rows(clients:list, planner:Planner, workers:int)->list[dict]:
         who = (c.endpoint, c.model)
         r = rows.setdefault(who, dict(endpoint=c.endpoint, base_url=c.base_url, model=c.model, price=c.stats.price,
                                       workers=workers if c.base_url else 1, calls=planner.calls[who], repeats=planner.again[who],
-                                      cached=0, prompt_tokens=planner.prompt_tokens[who], completion_tokens=planner.completion_tokens[who]))
-        r['cached'] += c.stats.cache_hits
+                                      cached=0, prompt_tokens=planner.prompt_tokens[who], completion_tokens=planner.completion_tokens[who],
+                                      replayed=planner.replayed[who]))   # read back from the cache: answered by an earlier evaluation of the plan
+        r['cached'] += c.stats.cache_hits; r['replayed'] += c.stats.cache_hits   # ... or by an earlier run
     return list(rows.values())
 
 def plan_evaluation(table, # tidy respondent table
@@ -214,13 +218,24 @@ def anchor_work(methods:list, # the evaluation's method objects
             need = [j for j in jobs if not (m.cache and ((cache_dir()/'gbm'/f'{digests[j]}.pkl').exists() or digests[j] in before))]
             if planned:
                 with open(planned, 'a') as fh: fh.write(''.join(digests[j] + '\n' for j in need))
-            per, side = 0., max(1, min(len(need), os.cpu_count() or 1))   # models train side by side, one per core
-            if need:
-                from valuesim.gbm import GradientBoosted
-                g = GradientBoosted(m.reference, **{k: getattr(m, k) for k in m.identity_fields}, cache=False, progress=False)
-                t0 = time.perf_counter(); g._fit(*need[0]); per = time.perf_counter() - t0
+            per, side, per_q = 0., max(1, min(len(need), os.cpu_count() or 1)), 0.   # models train side by side, one per core
+            from valuesim.gbm import GradientBoosted, _person_features
+            g = GradientBoosted(m.reference, **{k: getattr(m, k) for k in m.identity_fields}, cache=False, progress=False)
+            if need: t0 = time.perf_counter(); _, fitted = g._fit(*need[0]); per = time.perf_counter() - t0
+            elif jobs:   # read from disk, or trained here to time its predictions only (an earlier notebook of the plan trains it; nothing kept)
+                on_disk = m.cache and (cache_dir()/'gbm'/f'{digests[jobs[0]]}.pkl').exists()
+                _, fitted = (m if on_disk else g)._fit(*jobs[0])
+            else: fitted = None
+            # then each task asks a model per closed test question (LightGBM's one-row prediction is about a millisecond)
+            asked = sum(sv.question(q).closed for t in tasks for q in t[5])
+            if fitted is not None and asked:
+                x = _person_features(tasks[0][1], jobs[0][0], g.countries); fitted.predict_proba(x)
+                t0 = time.perf_counter()
+                for _ in range(20): fitted.predict_proba(x)
+                per_q = (time.perf_counter() - t0) / 20
             out[m.name] = dict(tasks=len(tasks), models=len(need), seconds_per_model=round(per, 3), side_by_side=side,
-                               seconds=round(per * len(need) / side, 2))
+                               predictions=asked, seconds_per_prediction=round(per_q, 5),
+                               seconds=round(per * len(need) / side + per_q * asked, 2))
         else:   # the first prediction builds what the rest reuse (the pool's modes, the neighbours' matrix): timed after it
             timed = tasks[1:4] if len(tasks) > 1 else tasks
             if len(tasks) > 1: _, person, f, k, profile, test = tasks[0]; m.predict(person, profile, test)
@@ -311,14 +326,20 @@ def own_rate(latency:float, # seconds the endpoint takes per call (its measured 
              workers:int=8, # calls the run makes at once
              respondents:int|None=None, # default: three per worker, so that the workers stay busy as in a long run
              )->dict:
-    "Calls per second valuesim itself keeps up, timed here: ValueSim and full_info on a few synthetic respondents against a local stand-in with `latency`, `workers` at a time (its own work between calls included; nothing kept)."
+    "Calls per second valuesim itself keeps up, timed here: ValueSim and full_info on a few synthetic respondents against a local stand-in with `latency`, `workers` at a time (its own work between calls included; nothing kept); and the same requests read back from the cache by a second run (`replay_per_s`)."
     import tempfile
     from valuesim.standin import StandIn
     from valuesim.endpointbench import _run
     with StandIn(latency=max(latency, 0.), kind=kind if kind in ('vllm', 'llama.cpp', 'deepseek', 'openai') else 'openai') as s, \
          tempfile.TemporaryDirectory(prefix='valuesim-plan-') as d:
-        r = _run(s, ['valuesim', 'full_info'], respondents or 3 * max(1, workers), workers, Path(d), questions_per_fold=12, synthetic_n=300)
-    return dict(calls_per_s=r['calls_per_s'], latency_s=round(latency, 4), workers=workers, calls=r['calls'])
+        run = lambda: _run(s, ['valuesim', 'full_info'], respondents or 3 * max(1, workers), workers, Path(d), questions_per_fold=12, synthetic_n=300)
+        r = run()
+        # a notebook whose tasks another notebook's results file holds asks the same requests again, and the cache answers them:
+        # no endpoint time, but valuesim's own (keys, the cache's reads, the methods' work): the same run on a fresh results file
+        for f in (Path(d)/'results.csv', Path(d)/'results.csv.meta.json'): f.unlink(missing_ok=True)
+        again = run()
+    return dict(calls_per_s=r['calls_per_s'], latency_s=round(latency, 4), workers=workers, calls=r['calls'],
+                replay_per_s=round(r['calls'] / max(again['wall_s'], 1e-3), 1), replay_calls=again['calls'])
 
 # %% ../nbs/14b_plan.ipynb #c018
 def _hms(s:float|None)->str:
@@ -337,7 +358,8 @@ def client_time_s(c:dict, # one client row of `plan_evaluation`
 def plan_table(evaluations:list, # `plan_evaluation` results, each with a 'notebook' key
                speeds:dict, # endpoint identity -> `measure_speed` result (with `own_calls_per_s` where valuesim's own pace was timed)
                embed_rate:float|None=None, # offline passages per second (None: unknown)
-               fixed:dict|None=None # notebook -> seconds of its work besides evaluations (kernel, data, tables, figures), timed by its dry run
+               fixed:dict|None=None, # notebook -> seconds of its work besides evaluations (kernel, data, tables, figures), timed by its dry run
+               replay_per_s:float|None=None # requests a second the cache reads back, for an endpoint without its own `replay_per_s`
               ):
     "One row per notebook and a total: the work it will do, its estimated cost, and its time in parts (endpoint, valuesim's own work, anchors, embeddings)."
     import pandas as pd
@@ -358,6 +380,8 @@ def plan_table(evaluations:list, # `plan_evaluation` results, each with a 'noteb
             r['endpoint_s'] = add(r['endpoint_s'], t)
             # valuesim keeps up `own_calls_per_s` at this latency and these workers: where that is slower than the endpoint, the difference is its own
             if t is not None and c['calls'] and (own := (sp or {}).get('own_calls_per_s')): r['own_s'] += max(0., c['calls'] / own - t)
+            # requests an earlier notebook (or run) asked are read back from the cache: no endpoint time, but valuesim's own
+            if c.get('replayed') and (rep := (sp or {}).get('replay_per_s') or replay_per_s): r['own_s'] += c['replayed'] / rep
         for who, n in e['embed_texts'].items():
             if not n: t = 0.
             elif who == LOCAL_EMBED_MODEL: t = n / embed_rate if embed_rate else None

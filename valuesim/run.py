@@ -302,9 +302,10 @@ def _speeds(evaluations:list, configs:dict|None=None # base_url -> LLMConfig fie
             from valuesim.plan import client_time_s, own_rate
             latency = sum(client_time_s(c, sp) * max(1, c['workers']) for c in rows) / max(1, sum(c['calls'] for c in rows))
             o = own_rate(latency, llm.kind, workers)
-            sp['own_calls_per_s'] = o['calls_per_s']
+            sp['own_calls_per_s'], sp['replay_per_s'] = o['calls_per_s'], o['replay_per_s']
             notes.append(f"valuesim's own pace against a stand-in answering in {latency * 1000:.0f} ms, {workers} at once: {o['calls_per_s']:.0f} calls/s "
-                         f"(the endpoint alone would allow {workers / latency if latency else float('inf'):.0f}/s)")
+                         f"(the endpoint alone would allow {workers / latency if latency else float('inf'):.0f}/s); requests read back from the cache: "
+                         f"{o['replay_per_s']:.0f}/s")
     return speeds, notes
 
 def _dry_notebooks(params:dict, nbs:list, env:dict, log:Path, desc:str, progress:bool=True, walls:dict|None=None)->list[str]:
@@ -336,9 +337,10 @@ def _anchor_notes(evaluations:list)->list:
     tot = {}
     for e in evaluations:
         for name, a in (e.get('anchors') or {}).items():
-            t = tot.setdefault(name, dict(models=0, seconds=0., per=a.get('seconds_per_model') or a.get('seconds_per_task')))
+            t = tot.setdefault(name, dict(models=0, seconds=0., predict=0., per=a.get('seconds_per_model') or a.get('seconds_per_task')))
             t['models'] += a.get('models', 0); t['seconds'] += a['seconds']
-    parts = [f"{n}: {t['models']:,} model(s) to train at {t['per']:.2f} s each" if t['models'] else f"{n}: {t['seconds']:.0f} s of predictions"
+            t['predict'] += a.get('predictions', 0) * a.get('seconds_per_prediction', 0.) if 'predictions' in a else a['seconds']
+    parts = [(f"{n}: {t['models']:,} model(s) to train at {t['per']:.2f} s each, " if t['models'] else f"{n}: ") + f"{t['predict']:.0f} s of predictions"
              for n, t in tot.items() if t['seconds']]
     return [f"anchors, timed here: {'; '.join(parts)}"] if parts else []
 
@@ -364,7 +366,12 @@ def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
     offline = sum(e['embed_texts'].get(LOCAL_EMBED_MODEL, 0) for e in evaluations)
     rate = offline_embed_rate() if offline else None
     if rate: notes.append(f'offline embedder ({LOCAL_EMBED_MODEL}): {rate:.0f} passages/s here')
-    table = plan_table(evaluations, speeds, rate, fixed)
+    replay = None   # requests the cache answers for a backbone without live calls (the embedded model's, a rerun's): timed once
+    if any(c.get('replayed') and not (speeds.get(c['endpoint']) or {}).get('replay_per_s') for e in evaluations for c in e['clients']):
+        from valuesim.plan import own_rate
+        replay = own_rate(0.02, 'openai', max([c['workers'] for e in evaluations for c in e['clients']] or [1]))['replay_per_s']
+        notes.append(f'requests read back from the cache: {replay:.0f}/s here')
+    table = plan_table(evaluations, speeds, rate, fixed, replay)
     notes = [f'Planned in {time.time() - t0:.0f} s without calling anything. An upper bound: every ValueSim question is counted with its coordinator call (fast mode too), '
              'every score over codes that share a first digit with its second request where the endpoint continues answers.',
              *notes, *_anchor_notes(evaluations),
