@@ -184,13 +184,13 @@ def plan_evaluation(table, # tidy respondent table
             m.predict(person, profile, test)
     if plan_dir:
         with open(Path(plan_dir)/'keys.txt', 'a') as f: f.write(''.join(k + '\n' for k in planner.new_keys))
-    anchors = anchor_work(methods, todo, folds, questions_per_fold, seed, plan_dir)
+    anchors = anchor_work(methods, todo, folds, questions_per_fold, seed, plan_dir)   # its timing is the plan's work too (`plan_s`), not the run's
     return dict(anchors=anchors, anchors_s=round(sum(a['seconds'] for a in anchors.values()), 2),methods=[m.name for m in methods], tasks=len(all_tasks), tasks_done=len(all_tasks) - len(todo),
                 llm_tasks=len(jobs), clients=_client_rows(clients, planner, workers), embed_texts=dict(planner.embed_texts),
                 prompts={k: len(v) for k, v in planner.prompts.items()},
                 too_long={k: dict(prompts=len(v), context=planner.contexts[k][0], model=planner.contexts[k][1], base_url=planner.contexts[k][2])
                           for k, v in planner.too_long.items()},
-                plan_s=round(time.perf_counter() - t0, 2))
+                plan_s=round(time.perf_counter() - t0, 2))   # planning the calls and timing the anchors
 
 # %% ../nbs/14b_plan.ipynb #c011a
 def anchor_work(methods:list, # the evaluation's method objects
