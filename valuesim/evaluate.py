@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['NOT_METHOD_PROMPTS', 'LLM_METHODS', 'ANCHORS', 'BEYOND', 'METHODS', 'TASK_KEY', 'respondent_table',
-           'sample_respondents', 'reference_pool', 'repair_results', 'run_tasks', 'ResultsBusy', 'results_lock',
-           'too_long_warnings', 'method_clients', 'method_identity', 'identity_digest', 'ProgressFile', 'data_source',
-           'data_of', 'evaluate', 'make_methods', 'read_results']
+           'sample_respondents', 'reference_pool', 'repair_results', 'run_tasks', 'task_key', 'in_run_order',
+           'ResultsBusy', 'results_lock', 'too_long_warnings', 'method_clients', 'method_identity', 'identity_digest',
+           'ProgressFile', 'data_source', 'data_of', 'borrowable', 'borrow_tasks', 'evaluate', 'make_methods',
+           'read_results']
 
 # %% ../nbs/14_evaluate.ipynb #c003
-import contextlib, csv as csv_module, hashlib, json, os, socket, sys, threading, time, warnings
+import contextlib, csv as csv_module, hashlib, io, json, os, socket, sys, threading, time, warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -83,7 +84,10 @@ def _done_tasks(csv:Path)->set:
 def _append_task(csv:Path, rows:list[dict]):
     "Append one task's rows in a single write (a killed run leaves whole tasks, or at most one torn write at the end)."
     header = not csv.exists() or csv.stat().st_size == 0
-    data = pd.DataFrame(rows, columns=RESULT_COLUMNS).to_csv(index=False, header=header).encode('utf-8')
+    _append_bytes(csv, pd.DataFrame(rows, columns=RESULT_COLUMNS).to_csv(index=False, header=header).encode('utf-8'))
+
+def _append_bytes(csv:Path, data:bytes):
+    "Append `data` to `csv` in one write, on disk before it returns."
     fd = os.open(csv, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         while data: data = data[os.write(fd, data):]
@@ -124,6 +128,31 @@ def run_tasks(sample:pd.DataFrame, # the evaluated respondents (`sample_responde
                     if (m.name, getattr(m, 'model', 'none'), f, k, str(person['respondent_id'])) not in done:
                         tasks.append((m, person, f, k, profile, test))
     return tasks
+
+def task_key(task:tuple # one of `run_tasks`'s
+            )->tuple:
+    "A task as a results file names it: (method, model, fold, k, respondent)."
+    m, person, f, k = task[:4]
+    return (m.name, getattr(m, 'model', 'none'), f, k, str(person['respondent_id']))
+
+# %% ../nbs/14_evaluate.ipynb #c008o
+def _costliest_first(tasks:list)->list:
+    "Tasks in the order a run starts them."
+    # the costliest first (ValueSim asks three or four times a question, a direct method once), so the run does not end
+    # on a few long tasks started last while the other workers wait
+    return sorted(tasks, key=lambda t: -getattr(t[0], 'calls_per_question', 1) * len(t[5]))
+
+def in_run_order(results:pd.DataFrame, # rows of a results file
+                 order # task keys (`task_key`) in the order the run starts them
+                )->pd.DataFrame:
+    "The rows task by task in run order, each task's as written; rows of other tasks last, as they were."
+    # which task finished first, or came from another results file, changes the file's order and never the table read
+    # back: a table that lists methods as they first appear lists them the same way every time
+    pos = {k: i for i, k in enumerate(order)}
+    at = [pos.get(k, len(pos)) for k in zip(results['method'], results['model'], results['fold'], results['k'], results['respondent'])]
+    out = results.iloc[np.argsort(np.asarray(at, dtype=np.int64), kind='stable')].reset_index(drop=True)
+    out.attrs = dict(results.attrs)
+    return out
 
 # %% ../nbs/14_evaluate.ipynb #c008k
 class ResultsBusy(RuntimeError): "Another run is writing the same results file."
@@ -251,6 +280,57 @@ def data_of(results_path:str|Path # a results file written by `evaluate`
         with warnings.catch_warnings(): warnings.simplefilter('ignore'); return respondent_table(d['path'], survey=d.get('survey'))
     return None
 
+# %% ../nbs/14_evaluate.ipynb #c008s
+def _whole_tasks(csv:Path, # a results file, perhaps being written by another run
+                 sizes:dict # {fold: rows of a whole task}
+                )->dict:
+    "The lines of each whole task in `csv` by (method, model, fold, k, respondent); nothing from a file with other columns."
+    raw = csv.read_bytes()
+    text = raw[:raw.rfind(b'\n') + 1].decode('utf-8')   # a write under way (or torn) has no newline yet: not read
+    lines = text.split('\n')[:-1]
+    if len(lines) < 2 or lines[0] != ','.join(RESULT_COLUMNS): return {}   # empty, or an older file's columns
+    keys = pd.read_csv(io.StringIO(text), usecols=range(5), dtype=str, keep_default_na=False)
+    if len(keys) != len(lines) - 1: return {}   # a value over several lines: not a file this evaluator wrote
+    tasks = {}
+    for line, (m, model, f, k, r) in zip(lines[1:], keys.itertuples(index=False)):
+        tasks.setdefault((m, model, int(f), int(k), r), []).append(line)
+    return {t: ls for t, ls in tasks.items() if len(ls) == sizes.get(t[2])}   # a task cut short is not whole
+
+def _siblings(csv:Path, share:str)->list:
+    "The other results files beside `csv` written with the share key `share`, each with its methods' identities."
+    out = []
+    for meta in sorted(Path(csv).parent.glob('*.csv.meta.json')):
+        other = meta.with_name(meta.name[:-len('.meta.json')])
+        if other == Path(csv) or not other.exists(): continue
+        try: m = json.loads(meta.read_text())
+        except (OSError, ValueError): continue   # a meta file being written: its file lends nothing this time
+        if m.get('share') == share: out.append((other, m.get('identities') or {}))
+    return out
+
+def borrowable(csv:Path, # this run's results file
+               share:str, # the settings a task depends on besides its method (`run_methods` passes them)
+               ids:dict, # {method name: identity digest} of this run's methods
+               wanted:list, # (method, model, fold, k, respondent) still to do
+               sizes:dict # {fold: test questions of a task}
+              )->dict:
+    "The tasks of `wanted` that another results file beside `csv` holds whole, made with the same share key and method identity: {task: its lines}."
+    got = {}
+    for other, theirs in _siblings(csv, share):
+        need = [t for t in wanted if t not in got and theirs.get(t[0]) == ids.get(t[0])]
+        if not need: continue
+        tasks = _whole_tasks(other, sizes)
+        got.update({t: tasks[t] for t in need if t in tasks})
+    return got
+
+def borrow_tasks(csv:Path, share:str, ids:dict, wanted:list, sizes:dict)->set:
+    "Copy `borrowable` tasks into `csv` in one write, in the order of `wanted`; returns the tasks copied."
+    got = borrowable(csv, share, ids, wanted, sizes)
+    got = {t: got[t] for t in wanted if t in got}
+    if got:
+        header = ','.join(RESULT_COLUMNS) + '\n' if not csv.exists() or csv.stat().st_size == 0 else ''
+        _append_bytes(csv, (header + ''.join(l + '\n' for ls in got.values() for l in ls)).encode('utf-8'))
+    return set(got)
+
 # %% ../nbs/14_evaluate.ipynb #c009
 def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synthetic sample)
              methods:list, # method objects: `.name`, `.model`, `.predict(person, profile, test) -> [Prediction]`
@@ -261,14 +341,16 @@ def evaluate(table:pd.DataFrame, # tidy respondent table (`load_wvs` or the synt
              questions_per_fold:int|None=None, # only the first M test questions of each fold (quick runs)
              seed:int=PROTOCOL_SEED, # protocol seed (respondents, folds, history draws)
              workers:int=2, # parallel tasks
-             progress:bool=True)->pd.DataFrame:
+             progress:bool=True,
+             share:str|None=None # a key of the settings besides the methods: other results files beside `out` with this key lend their whole tasks
+            )->pd.DataFrame:
     "Evaluate `methods`, appending to `out` as tasks finish and skipping tasks it already holds; returns the full table."
     out = Path(out); csv = out.with_suffix('.csv') if out.suffix == '.parquet' else out
     if out.suffix not in ('.csv', '.parquet'): raise ValueError(f'results file must end in .csv or .parquet, got {out.name}')
     csv.parent.mkdir(parents=True, exist_ok=True)
-    with results_lock(csv): return _evaluate(table, methods, out, csv, respondents, folds, history_k, questions_per_fold, seed, workers, progress)
+    with results_lock(csv): return _evaluate(table, methods, out, csv, respondents, folds, history_k, questions_per_fold, seed, workers, progress, share)
 
-def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions_per_fold, seed, workers, progress):
+def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions_per_fold, seed, workers, progress, share=None):
     "`evaluate`'s work, with the results file held by this run."
     if cut := repair_results(csv): warnings.warn(f'{csv}: the last write was torn (the run was cut off mid-write); {cut} row(s) of that task are redone')
     sample = sample_respondents(table, respondents, seed)
@@ -288,15 +370,17 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
                          "method's own settings); write them to another results file, or remove this one to start again")
     lock = threading.Lock()
     tasks = run_tasks(sample, methods, folds, history_k, questions_per_fold, seed, _done_tasks(csv))
-    # the costliest tasks start first (ValueSim asks three or four times a question, a direct method once), so the run does not
-    # end on a few long tasks started last while the other workers wait; which order rows are written in does not matter
-    tasks.sort(key=lambda t: -getattr(t[0], 'calls_per_question', 1) * len(t[5]))
+    if share and tasks:   # tasks another results file made with the same settings already holds are copied, not asked again
+        got = borrow_tasks(csv, share, ids, list(map(task_key, tasks)), {t[2]: len(t[5]) for t in tasks})
+        if got and progress: print(f'{len(got)} task(s) copied from other results files with the same settings', flush=True)
+        tasks = [t for t in tasks if task_key(t) not in got]
+    tasks = _costliest_first(tasks)
     meta = dict(respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
                 questions_per_fold=questions_per_fold, seed=seed, methods=[m.name for m in methods],
                 models=sorted({getattr(m, 'model', 'none') for m in methods}),
                 weights={m.name: getattr(m, 'weights', None) for m in methods if hasattr(m, 'prepare')},
                 fits={m.name: getattr(m, 'fit_info', None) for m in methods if hasattr(m, 'prepare')},
-                sample_rows=sample['row'].tolist() if 'row' in sample else None, identities={**old, **ids}, data=data_source(table))
+                sample_rows=sample['row'].tolist() if 'row' in sample else None, identities={**old, **ids}, data=data_source(table), share=share)
     meta_path.write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     from tqdm.auto import tqdm
     bar = tqdm(total=len(tasks), desc='evaluating', unit='task', disable=not progress)
@@ -322,6 +406,7 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
     finally:
         pool.shutdown(wait=True, cancel_futures=True); bar.close()
     results = read_results(csv) if csv.exists() else pd.DataFrame(columns=RESULT_COLUMNS)   # no task finished (a batch export's first round)
+    results = in_run_order(results, map(task_key, _costliest_first(run_tasks(sample, methods, folds, history_k, questions_per_fold, seed))))
     results.attrs['survey'] = survey_of(table)
     for w in too_long_warnings(results, methods): warnings.warn(w, stacklevel=2)
     if out.suffix == '.parquet': results.to_parquet(out, index=False)

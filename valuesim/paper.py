@@ -167,32 +167,41 @@ def run_methods(methods:list, # method names
     over = {**{k: v for k, v in dict(base_url=base_url, model=model, mode=cache_mode).items() if v}, **(llm_config or {})}
     ms = make_methods(list(methods), reference_pool(table, sample), over, story_max_tokens, role_models, hybrid_calibration)
     # the methods as built say what the parameters leave out: the endpoint and models from the environment, the embedder, the prompts
+    # a task's rows depend on these settings and its method alone, whichever folds, history sizes or other methods a notebook
+    # asks for: notebooks that share them lend each other finished tasks (the calibration figure's to the main table)
+    share = hashlib.sha256(json.dumps({k: v for k, v in settings.items() if k not in ('folds', 'history_k', 'hybrid_calibration')},
+                                      sort_keys=True, default=str).encode()).hexdigest()[:16]
     settings['methods'] = identity_digest(ms)
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
     out = cache_dir()/'results'/f'{digest}.csv'
     if plan_dir := os.environ.get('VALUESIM_PLAN'):   # `valuesim plan`: count what this evaluation would ask, call nothing
-        return _record_plan(plan_dir, table, ms, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress)
+        return _record_plan(plan_dir, table, ms, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress, share)
     if batch := os.environ.get('VALUESIM_BATCH_EXPORT'):   # a batch round: write down what this evaluation waits for, call nothing
         return _record_export(batch, table, ms, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress)
     return evaluate(table, ms, out, respondents=respondents, folds=tuple(folds), history_k=tuple(history_k) if history_k else None,
-                    questions_per_fold=questions_per_fold, seed=seed, workers=workers, progress=progress)
+                    questions_per_fold=questions_per_fold, seed=seed, workers=workers, progress=progress, share=share)
 
 # %% ../nbs/16_paper.ipynb #c009p
-def _record_plan(plan_dir, table, methods, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress)->pd.DataFrame:
-    "Plan one evaluation into `plan_dir/plan.jsonl` (tasks its results file holds, or an earlier notebook of the plan writes there, cost nothing); an empty results table for the notebook."
-    from valuesim.evaluate import _done_tasks, repair_results, sample_respondents, run_tasks
+def _record_plan(plan_dir, table, methods, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress, share=None)->pd.DataFrame:
+    "Plan one evaluation into `plan_dir/plan.jsonl` (tasks its results file holds or another lends, or an earlier notebook of the plan writes there, cost nothing); an empty results table for the notebook."
+    from valuesim.evaluate import _done_tasks, repair_results, sample_respondents, run_tasks, task_key, borrowable, identity_digest
     from valuesim.metrics import RESULT_COLUMNS
     from valuesim.plan import plan_evaluation
     if out.exists(): repair_results(out)
-    # notebooks that run the same evaluation share its results file: what an earlier one writes, a later one resumes
-    book = Path(plan_dir)/'tasks.txt'
-    planned = {tuple(l.split('\t')[1:]) for l in book.read_text().splitlines() if l.startswith(out.stem + '\t')} if book.exists() else set()
-    done = _done_tasks(out) | {(m, model, int(f), int(k), r) for m, model, f, k, r in planned}
-    ks = tuple(history_k) if history_k else None
+    ids = {m.name: identity_digest([m]) for m in methods}
+    # what an earlier notebook of the plan writes: to this results file (it resumes), or to one with the same share key (it lends)
+    book, planned = Path(plan_dir)/'tasks.txt', set()
+    for l in (book.read_text().splitlines() if book.exists() else []):
+        stem, sh, ident, m, model, f, k, r = l.split('\t')
+        if stem == out.stem or (share and sh == share and ids.get(m) == ident): planned.add((m, model, int(f), int(k), r))
+    done, ks = _done_tasks(out) | planned, tuple(history_k) if history_k else None
+    sample = sample_respondents(table, respondents, seed)
+    if share and (todo := run_tasks(sample, methods, tuple(folds), ks, questions_per_fold, seed, done)):   # what results files on disk lend
+        done |= set(borrowable(out, share, ids, list(map(task_key, todo)), {t[2]: len(t[5]) for t in todo}))
     p = plan_evaluation(table, methods, respondents, tuple(folds), ks, questions_per_fold, seed, workers, done, plan_dir, progress)
     with open(book, 'a', encoding='utf-8') as f:
-        f.writelines(f"{out.stem}\t{m.name}\t{getattr(m, 'model', 'none')}\t{fo}\t{k}\t{person['respondent_id']}\n"
-                     for m, person, fo, k, _, _ in run_tasks(sample_respondents(table, respondents, seed), methods, tuple(folds), ks, questions_per_fold, seed))
+        f.writelines('\t'.join(map(str, (out.stem, share, ids[k_[0]], *k_))) + '\n'
+                     for k_ in map(task_key, run_tasks(sample, methods, tuple(folds), ks, questions_per_fold, seed)))
     p['notebook'] = os.environ.get('VALUESIM_PLAN_NOTEBOOK')
     with open(Path(plan_dir)/'plan.jsonl', 'a', encoding='utf-8') as f: f.write(json.dumps(p, default=str) + '\n')
     return pd.DataFrame(columns=RESULT_COLUMNS)
