@@ -4,6 +4,7 @@ from above where something is (ValueSim's coordinator, second scoring steps), an
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest, yaml
+import pandas as pd
 from valuesim.standin import StandIn
 from valuesim.evaluate import respondent_table, make_methods, evaluate, _done_tasks
 from valuesim.plan import plan_evaluation, plan_table
@@ -131,3 +132,26 @@ def test_plan_json_predicts_the_whole_run_in_parts(tmp_path):
     assert parts['endpoint'] > 0 and parts['anchors'] > 0 and parts['notebooks'] > 0   # the gbm's models are timed; so is each notebook's other work
     assert {n['notebook'] for n in j['notebooks']} == {'table_main_results', 'table_ablation'}
     assert any("valuesim's own pace" in n for n in j['notes'])
+
+def test_a_notebook_plans_only_the_tasks_no_earlier_one_lends(tmp_path, monkeypatch):
+    "The group-distributions figure asks for the calibration figure's methods and three more: its plan holds only the three's tasks, and the run computes only those."
+    from valuesim.run import plan_paper, run_paper
+    p = tmp_path / 'mine.yaml'
+    p.write_text(yaml.safe_dump({'common': {'data': 'synthetic', 'synthetic_n': 400, 'respondents': 3, 'folds': [5], 'questions_per_fold': 2, 'workers': 2}}))
+    with StandIn(latency=0, kind='vllm') as s:
+        for k, v in dict(VALUESIM_BASE_URL=s.url, VALUESIM_MODEL='standin-7b', VALUESIM_CACHE=str(tmp_path / 'cache'),
+                         VALUESIM_TABLES=str(tmp_path / 'tables'), VALUESIM_FIGURES=str(tmp_path / 'figures')).items(): monkeypatch.setenv(k, v)
+        only = ['figure_calibration', 'figure_group_distributions']
+        table, _, _ = plan_paper(p, only=only, progress=False)
+        t = table.set_index('notebook')
+        todo = t.tasks - t.tasks_done
+        assert (todo['figure_calibration'], todo['figure_group_distributions']) == (7 * 3, 3 * 3)   # demographics, gbm, gbm_demographics
+        run_paper(p, only=only, plan_first=False)
+    files = {f: pd.read_csv(f) for f in (tmp_path / 'cache' / 'results').glob('*.csv')}
+    assert sorted(len(d) for d in files.values()) == [2 * 3 * 3, 2 * 3 * 4, 2 * 3 * 5, 2 * 3 * 5]   # each notebook's LLM and anchor files
+    llm = sorted((d for d in files.values() if 'rag' in set(d.method)), key=len)
+    rows = lambda d: d[d.method.isin(llm[0].method)].sort_values(['method', 'respondent', 'question']).reset_index(drop=True)
+    assert rows(llm[0]).equals(rows(llm[1]))
+    out = json.loads((tmp_path / 'figures' / 'figure_group_distributions.ipynb').read_text())
+    text = ''.join(''.join(o.get('text', '')) for c in out['cells'] for o in c.get('outputs', []))
+    assert '12 task(s) copied' in text and '9 task(s) copied' in text   # from the calibration figure's files, not computed again

@@ -241,9 +241,10 @@ def identity_digest(methods:list)->str:
 # %% ../nbs/14_evaluate.ipynb #c008p
 class ProgressFile:
     "Where a run reports its progress for a terminal that is not its own (`make paper` runs the evaluation inside a notebook): JSON lines at `VALUESIM_PROGRESS`."
-    def __init__(self, methods:list, total:int, what:str='evaluating', every:float=1.0):
+    def __init__(self, methods:list, total:int, what:str|None=None, every:float=1.0):
         self.path = os.environ.get('VALUESIM_PROGRESS')
         self.clients = list({id(c): c for m in methods for c in method_clients(m)}.values())
+        what = what or ('evaluating' if self.clients else 'anchors')   # the anchors ask no endpoint, and may run beside methods that do
         self.total, self.what, self.every, self.done, self.t0, self.last = total, what, every, 0, time.time(), 0.
         self.write(force=True)
     def snapshot(self)->dict:
@@ -357,6 +358,7 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
     batch = getattr(dry_run(), 'begin_task', None) and dry_run()   # a batch export: tasks that need what it writes down wait for a later round
     for m in list(methods):   # methods that learn from other respondents (the hybrid's weights) do it once, before any task
         if not hasattr(m, 'prepare'): continue
+        if hasattr(m, 'workers'): m.workers = max(1, workers)   # a hybrid calibrates with the run's workers (its weights do not depend on them)
         before = batch.noted if batch else 0   # all threads' placeholders: a hybrid calibrates on several threads
         try: m.prepare(table, sample, folds=tuple(folds), history_k=history_k, questions_per_fold=questions_per_fold, seed=seed, progress=progress)
         except ValueError:   # fitted on placeholders, a hybrid finds nothing to fit: its calibration is in this round's batch

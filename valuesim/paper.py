@@ -9,6 +9,7 @@ __all__ = ['WVS_DOWNLOAD', 'BACKBONE_KEYS', 'ANCHOR_BACKBONE', 'ANCHOR_GROUP', '
 
 # %% ../nbs/16_paper.ipynb #c003
 import hashlib, json, os, re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import pandas as pd
 from .paths import cache_dir, tables_dir, figures_dir
@@ -234,13 +235,21 @@ def run_backbones(methods:list, # methods that ask an LLM: run on every backbone
                  )->pd.DataFrame:
     "Every backbone's results and the anchors' in one table with a `backbone` column ('-' for the anchors); each backbone keeps its own results file."
     parts, fits = [], {}
-    for b in backbones:
-        if progress and len(backbones) > 1: print(f"backbone {b['name']}: {b['model'] or 'default model'} at {b['endpoint'] or 'the embedded server'}", flush=True)
-        r = run_methods(list(methods), base_url=b['base_url'], model=b['model'], role_models=b['role_models'], llm_config=backbone_config(b), progress=progress, **run)
-        fits[b['name']] = r.attrs.get('meta', {}).get('fits', {})
-        parts.append(r.assign(backbone=b['name']))
-    if anchors:   # no endpoint in their settings: adding or changing a backbone reuses them
-        parts.append(run_methods(list(anchors), progress=progress, **run).assign(backbone=ANCHOR_BACKBONE))
+    # the anchors ask no endpoint, so they run beside the LLM methods: their models train and their distances add up while
+    # the LLM methods' threads wait on the endpoint. Not while planning or exporting a batch, which count one evaluation at a time
+    side = bool(anchors) and bool(methods) and not (os.environ.get('VALUESIM_PLAN') or os.environ.get('VALUESIM_BATCH_EXPORT'))
+    ex = ThreadPoolExecutor(1, thread_name_prefix='anchors') if side else None
+    beside = ex.submit(run_methods, list(anchors), progress=progress, **run) if side else None
+    try:
+        for b in backbones:
+            if progress and len(backbones) > 1: print(f"backbone {b['name']}: {b['model'] or 'default model'} at {b['endpoint'] or 'the embedded server'}", flush=True)
+            r = run_methods(list(methods), base_url=b['base_url'], model=b['model'], role_models=b['role_models'], llm_config=backbone_config(b), progress=progress, **run)
+            fits[b['name']] = r.attrs.get('meta', {}).get('fits', {})
+            parts.append(r.assign(backbone=b['name']))
+        if anchors:   # no endpoint in their settings: adding or changing a backbone reuses them
+            parts.append((beside.result() if side else run_methods(list(anchors), progress=progress, **run)).assign(backbone=ANCHOR_BACKBONE))
+    finally:
+        if ex: ex.shutdown(wait=False, cancel_futures=True)   # an error (or Ctrl-C) in the LLM methods does not wait for the anchors
     out = pd.concat(parts, ignore_index=True)
     out.attrs = {'fits': fits, 'survey': parts[0].attrs.get('survey')}   # the survey: metrics read its questions
     return out

@@ -174,7 +174,12 @@ def _watch_progress():
     from tqdm.auto import tqdm
     d = tempfile.mkdtemp(); path = Path(d)/'progress.jsonl'; path.touch()
     saved, os.environ['VALUESIM_PROGRESS'] = os.environ.get('VALUESIM_PROGRESS'), str(path)
-    stop, bar = threading.Event(), tqdm(total=0, desc='  tasks', unit='task', position=1, leave=False)
+    # one bar per kind of evaluation: a notebook's anchors run beside its LLM methods, and each reports on its own
+    stop, bars = threading.Event(), {}
+    def bar_of(what:str):
+        if what not in bars: bars[what] = tqdm(total=0, desc='  anchors' if what == 'anchors' else '  tasks', unit='task', position=1 + len(bars), leave=False)
+        return bars[what]
+    bar_of('evaluating')
     def follow():
         pos = 0
         while not stop.wait(0.5):
@@ -182,15 +187,17 @@ def _watch_progress():
             for line in new.splitlines():
                 try: s = json.loads(line)
                 except ValueError: continue
+                bar = bar_of(s.get('what') or 'evaluating')
                 if bar.total != s['total'] or s['done'] < bar.n: bar.reset(total=s['total'])
                 bar.n = s['done']
                 cost = '' if s['cost_usd'] is None else f", ${s['cost_usd']:.2f}"
                 left = '' if s['left_s'] is None else f", {s['left_s'] / 60:.0f} min left"
-                bar.set_postfix_str(f"{s['calls']} calls, {s['hits']} cached, {s['tokens']:,} tokens{cost}{left}", refresh=True)
+                bar.set_postfix_str(left[2:] if s.get('what') == 'anchors' else f"{s['calls']} calls, {s['hits']} cached, {s['tokens']:,} tokens{cost}{left}", refresh=True)
     t = threading.Thread(target=follow, daemon=True); t.start()
     try: yield path
     finally:
-        stop.set(); t.join(2); bar.close()
+        stop.set(); t.join(2)
+        for bar in bars.values(): bar.close()
         if saved is None: os.environ.pop('VALUESIM_PROGRESS', None)
         else: os.environ['VALUESIM_PROGRESS'] = saved
 
