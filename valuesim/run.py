@@ -383,7 +383,7 @@ def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
              'every score over codes that share a first digit with its second request where the endpoint continues answers.',
              *notes, *_anchor_notes(evaluations),
              'est. time = endpoint (its measured speed) + own work (where valuesim, timed against a stand-in, keeps a slower pace than the endpoint) '
-             '+ anchors (timed here) + embedding + rest (each notebook\'s other work: kernel, data, tables, figures, timed by its dry run); '
+             '+ anchors (timed here; a notebook runs them beside its LLM methods, so the sum is an upper bound) + embedding + rest (each notebook\'s other work: kernel, data, tables, figures, timed by its dry run); '
              '`--json` gives the same as one object (estimated_seconds and its parts).', *failed]
     if embedded := sorted({c['model'] for e in evaluations for c in e['clients'] if not c['base_url']}):
         notes.append(f"The embedded model{'s' if len(embedded) > 1 else ''} ({', '.join(embedded)}) run{'' if len(embedded) > 1 else 's'} one call at a time "
