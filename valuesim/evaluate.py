@@ -372,9 +372,9 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
                          "method's own settings); write them to another results file, or remove this one to start again")
     lock = threading.Lock()
     tasks = run_tasks(sample, methods, folds, history_k, questions_per_fold, seed, _done_tasks(csv))
+    got = set()
     if share and tasks:   # tasks another results file made with the same settings already holds are copied, not asked again
         got = borrow_tasks(csv, share, ids, list(map(task_key, tasks)), {t[2]: len(t[5]) for t in tasks})
-        if got and progress: print(f'{len(got)} task(s) copied from other results files with the same settings', flush=True)
         tasks = [t for t in tasks if task_key(t) not in got]
     tasks = _costliest_first(tasks)
     meta = dict(respondents=respondents, folds=list(folds), history_k=list(history_k) if history_k else None,
@@ -382,7 +382,8 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
                 models=sorted({getattr(m, 'model', 'none') for m in methods}),
                 weights={m.name: getattr(m, 'weights', None) for m in methods if hasattr(m, 'prepare')},
                 fits={m.name: getattr(m, 'fit_info', None) for m in methods if hasattr(m, 'prepare')},
-                sample_rows=sample['row'].tolist() if 'row' in sample else None, identities={**old, **ids}, data=data_source(table), share=share)
+                sample_rows=sample['row'].tolist() if 'row' in sample else None, identities={**old, **ids}, data=data_source(table), share=share,
+                copied=len(got))   # tasks this run copied (in the meta, not printed: a rerun that copies nothing prints the same)
     meta_path.write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     from tqdm.auto import tqdm
     bar = tqdm(total=len(tasks), desc='evaluating', unit='task', disable=not progress)

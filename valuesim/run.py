@@ -32,7 +32,7 @@ def provenance_path(nb:Path # a paper notebook
     return (figures_dir() if nb.stem.startswith('figure_') else tables_dir())/nb.name
 
 # %% ../nbs/50_run.ipynb #c006n
-_PROGRESS = re.compile(r'\r|TqdmWarning: IProgress not found|^\s*$')   # a progress bar's frames, its widget warning, blank lines
+_PROGRESS = re.compile(r'\r|\x1b\[|TqdmWarning: IProgress not found|^\s*$')   # a progress bar's frames and cursor moves (two bars at once), its widget warning, blank lines
 _TIMES = ('start_time', 'end_time', 'duration')
 
 def _machine_paths(text:str)->str:
