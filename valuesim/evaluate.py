@@ -125,8 +125,7 @@ def run_tasks(sample:pd.DataFrame, # the evaluated respondents (`sample_responde
             for _, person in sample.iterrows():
                 profile = history_subset(fold.profile, k, str(person['respondent_id']), seed)
                 for m in methods:
-                    if (m.name, getattr(m, 'model', 'none'), f, k, str(person['respondent_id'])) not in done:
-                        tasks.append((m, person, f, k, profile, test))
+                    if task_key(t := (m, person, f, k, profile, test)) not in done: tasks.append(t)
     return tasks
 
 def task_key(task:tuple # one of `run_tasks`'s
@@ -371,8 +370,9 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
         raise ValueError(f'{csv} holds results of {", ".join(clash)} made with other settings (endpoint, model, embedder, prompts or the '
                          "method's own settings); write them to another results file, or remove this one to start again")
     lock = threading.Lock()
-    tasks = run_tasks(sample, methods, folds, history_k, questions_per_fold, seed, _done_tasks(csv))
-    got = set()
+    every = run_tasks(sample, methods, folds, history_k, questions_per_fold, seed)   # the run's tasks, done or not: once
+    done = _done_tasks(csv)
+    tasks, got = [t for t in every if task_key(t) not in done], set()
     if share and tasks:   # tasks another results file made with the same settings already holds are copied, not asked again
         got = borrow_tasks(csv, share, ids, list(map(task_key, tasks)), {t[2]: len(t[5]) for t in tasks})
         tasks = [t for t in tasks if task_key(t) not in got]
@@ -409,7 +409,7 @@ def _evaluate(table, methods, out, csv, respondents, folds, history_k, questions
     finally:
         pool.shutdown(wait=True, cancel_futures=True); bar.close()
     results = read_results(csv) if csv.exists() else pd.DataFrame(columns=RESULT_COLUMNS)   # no task finished (a batch export's first round)
-    results = in_run_order(results, map(task_key, _costliest_first(run_tasks(sample, methods, folds, history_k, questions_per_fold, seed))))
+    results = in_run_order(results, map(task_key, _costliest_first(every)))
     results.attrs['survey'] = survey_of(table)
     for w in too_long_warnings(results, methods): warnings.warn(w, stacklevel=2)
     if out.suffix == '.parquet': results.to_parquet(out, index=False)

@@ -196,13 +196,13 @@ def _record_plan(plan_dir, table, methods, out, respondents, folds, history_k, q
         stem, sh, ident, m, model, f, k, r = l.split('\t')
         if stem == out.stem or (share and sh == share and ids.get(m) == ident): planned.add((m, model, int(f), int(k), r))
     done, ks = _done_tasks(out) | planned, tuple(history_k) if history_k else None
-    sample = sample_respondents(table, respondents, seed)
-    if share and (todo := run_tasks(sample, methods, tuple(folds), ks, questions_per_fold, seed, done)):   # what results files on disk lend
+    every = run_tasks(sample_respondents(table, respondents, seed), methods, tuple(folds), ks, questions_per_fold, seed)
+    if share and (todo := [t for t in every if task_key(t) not in done]):   # what results files on disk lend
         done |= set(borrowable(out, share, ids, list(map(task_key, todo)), {t[2]: len(t[5]) for t in todo}))
     p = plan_evaluation(table, methods, respondents, tuple(folds), ks, questions_per_fold, seed, workers, done, plan_dir, progress)
     with open(book, 'a', encoding='utf-8') as f:
         f.writelines('\t'.join(map(str, (out.stem, share, ids[k_[0]], *k_))) + '\n'
-                     for k_ in map(task_key, run_tasks(sample, methods, tuple(folds), ks, questions_per_fold, seed)))
+                     for k_ in map(task_key, every))
     p['notebook'] = os.environ.get('VALUESIM_PLAN_NOTEBOOK')
     with open(Path(plan_dir)/'plan.jsonl', 'a', encoding='utf-8') as f: f.write(json.dumps(p, default=str) + '\n')
     return pd.DataFrame(columns=RESULT_COLUMNS)

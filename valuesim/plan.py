@@ -334,8 +334,8 @@ def own_rate(latency:float, # seconds the endpoint takes per call (its measured 
          tempfile.TemporaryDirectory(prefix='valuesim-plan-') as d:
         run = lambda: _run(s, ['valuesim', 'full_info'], respondents or 3 * max(1, workers), workers, Path(d), questions_per_fold=12, synthetic_n=300)
         r = run()
-        # a notebook whose tasks another notebook's results file holds asks the same requests again, and the cache answers them:
-        # no endpoint time, but valuesim's own (keys, the cache's reads, the methods' work): the same run on a fresh results file
+        # a request an earlier task asked (a backstory ValueSim and fast mode share, the hybrid's fast-mode part, a rerun) is read
+        # back from the cache: no endpoint time, but valuesim's own (keys, the cache's reads, the methods' work): the same run again
         for f in (Path(d)/'results.csv', Path(d)/'results.csv.meta.json'): f.unlink(missing_ok=True)
         again = run()
     return dict(calls_per_s=r['calls_per_s'], latency_s=round(latency, 4), workers=workers, calls=r['calls'],
