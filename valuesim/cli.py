@@ -49,6 +49,8 @@ def parser()->argparse.ArgumentParser:
     pl.add_argument('--params', default='params/smoke.yaml', help='parameter file (params/smoke.yaml or params/paper.yaml)')
     pl.add_argument('--only', nargs='*', help='plan only these paper notebooks')
     pl.add_argument('--json', action='store_true', help='print the plan as one JSON object: estimated_seconds (the whole run) and its parts')
+    pl.add_argument('--plan-respondents', type=int, metavar='N', default=None,
+                    help='count the tasks of about N respondents per evaluation and scale up (default 20; 0: every respondent, exact counts)')
     r = sub.add_parser('report', help='the fidelity report of a results file: paired significance, group distributions, the human ceiling')
     r.add_argument('results', help='a results file written by `valuesim evaluate` (or a paper run)')
     r.add_argument('--by', default='country', help='the respondent column whose groups are compared (default country)')
@@ -187,7 +189,8 @@ def evaluate_command(a)->int:
 def plan_command(a)->int:
     "`valuesim plan`: the main job's plan, printed before anything is called."
     from valuesim.run import main as run_main
-    try: run_main(['--params', a.params, '--plan', *(['--json'] if a.json else []), *(['--only', *a.only] if a.only else [])])
+    try: run_main(['--params', a.params, '--plan', *(['--json'] if a.json else []), *(['--only', *a.only] if a.only else []),
+                   *(['--plan-respondents', str(a.plan_respondents)] if a.plan_respondents is not None else [])])
     except SystemExit as e:
         if e.code in (None, 0): return 0
         print(e.code, file=sys.stderr); return 2

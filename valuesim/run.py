@@ -219,17 +219,31 @@ def run_paper(params:str|Path='params/smoke.yaml', # parameter file
     outs = {k: str(project_root()/sub/ps['outputs']) for k, sub in (('VALUESIM_TABLES', 'tables'), ('VALUESIM_FIGURES', 'figures'))
             if ps.get('outputs') and not os.environ.get(k)}
     with modified_env(**outs), results_lock(tables_dir()/'paper'):   # a second `make paper` in this folder is refused, naming this one
-        if plan_first: print(plan_paper(params, only)[2], flush=True)
-        return _run_notebooks(ps, nbs)
+        warm = []
+        if plan_first:
+            table, _, text = plan_paper(params, only); print(text, flush=True)
+            # the gbm models of later notebooks train beside the first ones (which mostly wait on the endpoint)
+            warm = [s for s in table.attrs.get('warm') or [] if s.get('notebook') != nbs[0].stem]
+        return _run_notebooks(ps, nbs, warm)
 
 def _shown(p:Path)->Path:
     "A path as a user reads it: relative to the project where it is inside it."
     return p.relative_to(project_root()) if p.is_relative_to(project_root()) else p
 
-def _run_notebooks(ps:dict, nbs:list)->list[Path]:
+def _warm(specs:list, stop):
+    "`warm_anchors` in a thread of the run: a model it could not train is trained by the notebook that needs it."
+    from valuesim.paper import warm_anchors
+    try: warm_anchors(specs, stop)
+    except Exception as e: print(f'training gbm models ahead stopped ({type(e).__name__}: {e}); the notebooks train the rest', file=sys.stderr, flush=True)
+
+def _run_notebooks(ps:dict, nbs:list,
+                   warm:list=() # evaluations whose gbm models train ahead, in a thread (`warm_anchors`)
+                  )->list[Path]:
     "Execute `nbs` in order with their parameters, showing the evaluations' progress."
     from tqdm.auto import tqdm
-    done, t_all = [], time.time()
+    done, t_all, stop = [], time.time(), threading.Event()
+    ahead = threading.Thread(target=_warm, args=(list(warm), stop), name='gbm-ahead', daemon=True) if warm else None
+    if ahead: ahead.start()
     bar = tqdm(total=len(nbs), desc='paper notebooks', unit='nb', position=0)   # not iterated: iterating would close it before the tasks bar
     try:
         with _watch_progress():
@@ -240,7 +254,10 @@ def _run_notebooks(ps:dict, nbs:list)->list[Path]:
                     raise RuntimeError(f'paper notebook {nb.name} failed; its partly executed copy is {out}:\n{e}') from None
                 tqdm.write(f'{nb.stem}: done in {time.time()-t0:.0f}s -> {_shown(out)}')
                 done.append(out); bar.update(1)
-    finally: bar.close()   # after the tasks bar (closed with the `with`): nothing stale is left on the screen
+    finally:
+        bar.close()   # after the tasks bar (closed with the `with`): nothing stale is left on the screen
+        stop.set()    # done, failed or interrupted: the models still untrained are not needed now
+        if ahead: ahead.join(timeout=60)
     print(written_summary(done, time.time() - t_all), flush=True)
     return done
 
@@ -351,6 +368,14 @@ def _anchor_notes(evaluations:list)->list:
              for n, t in tot.items() if t['seconds']]
     return [f"anchors, timed here: {'; '.join(parts)}"] if parts else []
 
+def _sampled_note(evaluations:list)->list:
+    "A line saying the counts are scaled up from a share of the respondents, where they are."
+    part = [e for e in evaluations if e.get('planned_respondents', 0) < e.get('respondents', 0)]
+    if not part: return []
+    got, of = sum(e['planned_respondents'] for e in part), sum(e['respondents'] for e in part)
+    return [f'Calls, tokens and texts to embed are counted on the tasks of {got:,} of {of:,} respondents in {len(part)} evaluation(s) (the same people in each, '
+            'drawn by their id) and scaled up to all of them; `--plan-respondents 0` (VALUESIM_PLAN_RESPONDENTS=0) counts every one, exactly and more slowly.']
+
 def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
                only:list|None=None, # notebook names (default: all)
                progress:bool=True)->tuple:
@@ -365,6 +390,7 @@ def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
         walls = {}
         failed = _dry_notebooks(ps, nbs, {'VALUESIM_PLAN': d}, plan, 'planning', progress, walls)
         evaluations = [json.loads(l) for l in plan.read_text().splitlines() if l.strip()]
+        warm = [json.loads(l) for l in (Path(d)/'warm.jsonl').read_text().splitlines() if l.strip()] if (Path(d)/'warm.jsonl').exists() else []
     # a notebook's dry run does all its work but the calls and the anchors': its time, less the planning of its calls and the
     # timing of its anchors (a gbm model trained, predictions timed), is that work
     fixed = {n: max(0., w - sum(e.get('plan_s', 0.) for e in evaluations if e.get('notebook') == n)) for n, w in walls.items()}
@@ -379,9 +405,10 @@ def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
         replay = own_rate(0.02, 'openai', max([c['workers'] for e in evaluations for c in e['clients']] or [1]))['replay_per_s']
         notes.append(f'requests read back from the cache: {replay:.0f}/s here')
     table = plan_table(evaluations, speeds, rate, fixed, replay)
+    table.attrs['warm'] = warm   # the gbm models `run_paper` can train ahead
     notes = [f'Planned in {time.time() - t0:.0f} s without calling anything. An upper bound: every ValueSim question is counted with its coordinator call (fast mode too), '
              'every score over codes that share a first digit with its second request where the endpoint continues answers.',
-             *notes, *_anchor_notes(evaluations),
+             *_sampled_note(evaluations), *notes, *_anchor_notes(evaluations),
              'est. time = endpoint (its measured speed) + own work (where valuesim, timed against a stand-in, keeps a slower pace than the endpoint) '
              '+ anchors (timed here; a notebook runs them beside its LLM methods, so the sum is an upper bound) + embedding + rest (each notebook\'s other work: kernel, data, tables, figures, timed by its dry run); '
              '`--json` gives the same as one object (estimated_seconds and its parts).', *failed]
@@ -441,9 +468,14 @@ def main(argv:list|None=None):
     p.add_argument('--plan', action='store_true', help='print the plan (calls, tokens, cached share, cost, time per notebook) and stop')
     p.add_argument('--no-plan', action='store_true', help='start without printing the plan first')
     p.add_argument('--json', action='store_true', help='with --plan: print the plan as one JSON object (estimated_seconds and its parts)')
+    p.add_argument('--plan-respondents', type=int, metavar='N', default=None,
+                   help='the plan counts the tasks of about N respondents per evaluation and scales up (default 20, or VALUESIM_PLAN_RESPONDENTS; 0: every respondent, exact counts)')
     p.add_argument('--batch-export', default=os.environ.get('VALUESIM_BATCH_EXPORT'), metavar='FILE',
                    help='write the requests the run waits for to this OpenAI batch input file instead of calling (default VALUESIM_BATCH_EXPORT)')
     a = p.parse_args(argv)
+    if a.plan_respondents is not None:   # read by each notebook's dry run (`_record_plan`), which inherits the environment
+        if a.plan_respondents < 0: sys.exit('valuesim: --plan-respondents must be 0 (every respondent) or more')
+        os.environ['VALUESIM_PLAN_RESPONDENTS'] = str(a.plan_respondents)
     try:
         if a.batch_export and not a.check and not a.plan:
             ps = load_params(a.params)
