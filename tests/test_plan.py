@@ -127,8 +127,9 @@ def test_plan_json_predicts_the_whole_run_in_parts(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     j = json.loads(r.stdout)
     parts = j['parts']
-    assert set(parts) == {'endpoint', 'own_work', 'anchors', 'embeddings', 'notebooks'}
+    assert set(parts) == {'endpoint', 'own_work', 'anchors', 'embeddings', 'notebooks', 'beside'}
     assert abs(j['estimated_seconds'] - sum(parts.values())) < 0.5
+    assert -parts['beside'] <= min(parts['anchors'], parts['endpoint'] + parts['own_work'] + parts['embeddings']) + 0.5   # what runs beside is taken off once
     assert parts['endpoint'] > 0 and parts['anchors'] > 0 and parts['notebooks'] > 0   # the gbm's models are timed; so is each notebook's other work
     assert {n['notebook'] for n in j['notebooks']} == {'table_main_results', 'table_ablation'}
     assert any("valuesim's own pace" in n for n in j['notes'])

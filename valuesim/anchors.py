@@ -7,6 +7,7 @@ __all__ = ['Prediction', 'option_distribution', 'top_code', 'PopulationMode', 'C
            'profile_distances', 'NearestNeighbours']
 
 # %% ../nbs/10_anchors.ipynb #c003
+import threading
 import numpy as np, pandas as pd
 from dataclasses import dataclass, field
 from .survey import Survey, survey_of
@@ -143,6 +144,8 @@ def profile_distances(person:pd.Series, # the person (a row of the table)
     return out
 
 # %% ../nbs/10_anchors.ipynb #c016
+_BUILDING = threading.Lock()   # one pool scaled at a time: threads asking for the same one wait for it
+
 class NearestNeighbours:
     "Predicts the similarity-weighted most common answer of the `k` reference respondents closest on the profile."
     identity_fields = ('k', 'alpha')
@@ -150,8 +153,14 @@ class NearestNeighbours:
     def __init__(self, reference:pd.DataFrame, k:int=30, alpha:float=0.5):
         if k < 1: raise ValueError(f'k must be at least 1, got {k}')
         self.reference, self.k, self.alpha = reference, k, alpha
-        self.features = ProfileFeatures(reference)   # once: scaling the pool is the slow part
+        self._features = None   # the pool scaled, once, on first use (the slow part; a run whose knn tasks are all lent never needs it)
         self._answers = {}   # question -> the pool's codes and which of them are options, read once (not per person)
+    @property
+    def features(self)->'ProfileFeatures':
+        if self._features is None:
+            with _BUILDING:
+                if self._features is None: self._features = ProfileFeatures(self.reference)
+        return self._features
     def on_pool(self, pool:pd.DataFrame)->'NearestNeighbours':
         "The same anchor on another pool (the hybrid's calibration)."
         return NearestNeighbours(pool, self.k, self.alpha)

@@ -118,7 +118,7 @@ def paper_run(standin, # a running StandIn: the endpoint of the run
             plan = plan_json(table, notes)
             before = standin.counts()['requests']
             with contextlib.redirect_stdout(sys.stderr):   # the run's own report: stdout is the benchmark's JSON
-                t0 = time.perf_counter(); run_paper(p, list(notebooks), check_first=False, plan_first=False); wall = time.perf_counter() - t0
+                t0 = time.perf_counter(); run_paper(p, list(notebooks), check_first=False, plan_first=False, warm=table.attrs.get('warm')); wall = time.perf_counter() - t0
     est, endpoint = plan['estimated_seconds'], plan['parts']['endpoint']
     return dict(paper_settings=dict(settings, notebooks=list(notebooks)), plan_seconds=round(planned, 1), plan_estimated_s=est,
                 plan_parts=plan['parts'], paper_wall_s=round(wall, 1), paper_calls=standin.counts()['requests'] - before,

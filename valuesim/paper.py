@@ -177,10 +177,13 @@ def run_methods(methods:list, # method names
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
     out = cache_dir()/'results'/f'{digest}.csv'
     if plan_dir := os.environ.get('VALUESIM_PLAN'):   # `valuesim plan`: count what this evaluation would ask, call nothing
-        if ahead := [m.name for m in ms if hasattr(m, 'warm')]:   # models the run can train ahead (`warm_anchors`)
+        # models the run can train ahead (`warm_anchors`): the gbm anchors', and the hybrid's gbm prior's for its calibration
+        ahead = [m.name for m in ms if hasattr(m, 'warm')]
+        hybrid = [dict(prior=m.knn.name, calibration=m.calibration_n) for m in ms if hasattr(getattr(m, 'knn', None), 'warm') and m.weights is None]
+        if ahead or hybrid:
             with open(Path(plan_dir)/'warm.jsonl', 'a', encoding='utf-8') as f:
                 f.write(json.dumps(dict(data=data, synthetic_n=synthetic_n, survey=survey, respondents=respondents, folds=list(folds),
-                                        questions_per_fold=questions_per_fold, seed=seed, methods=ahead,
+                                        questions_per_fold=questions_per_fold, seed=seed, methods=ahead, hybrid=hybrid,
                                         notebook=os.environ.get('VALUESIM_PLAN_NOTEBOOK'))) + '\n')
         return _record_plan(plan_dir, table, ms, out, respondents, folds, history_k, questions_per_fold, seed, workers, progress, share)
     if batch := os.environ.get('VALUESIM_BATCH_EXPORT'):   # a batch round: write down what this evaluation waits for, call nothing
@@ -222,6 +225,7 @@ def warm_anchors(specs:list, # the evaluations whose gbm models to train: `plan_
                 )->int:
     "Train ahead, one at a time, the gbm models a run's notebooks will need, built as their `run_methods` builds them; how many it trained."
     from valuesim.evaluate import sample_respondents, reference_pool, make_methods
+    from valuesim.hybrid import calibration_sample
     n = 0
     for s in specs:
         if stop is not None and stop.is_set(): break
@@ -229,8 +233,13 @@ def warm_anchors(specs:list, # the evaluations whose gbm models to train: `plan_
         loaded = key in _tables
         table = respondents_table(s['data'], s['synthetic_n'], s['survey'])
         try:
-            for m in make_methods(s['methods'], reference_pool(table, sample_respondents(table, s['respondents'], s['seed']))):
+            sample = sample_respondents(table, s['respondents'], s['seed'])
+            for m in make_methods(s['methods'], reference_pool(table, sample)):
                 n += m.warm(tuple(s['folds']), s['questions_per_fold'], s['seed'], stop)
+            for h in s.get('hybrid') or []:   # the prior the hybrid fits its weights with learns without the evaluated and the calibration people
+                cal = calibration_sample(table, sample, h['calibration'], s['seed'])
+                pool = table[~table['respondent_id'].astype(str).isin(set(sample['respondent_id'].astype(str)) | set(cal['respondent_id'].astype(str)))]
+                n += make_methods([h['prior']], pool)[0].warm(tuple(s['folds']), s['questions_per_fold'], s['seed'], stop)
         finally:
             if not loaded: _tables.pop(key, None)   # the notebooks hold their own copy; this process keeps none
     return n

@@ -398,6 +398,7 @@ def own_rate(latency:float, # seconds the endpoint takes per call (its measured 
 # %% ../nbs/14b_plan.ipynb #c018
 def _hms(s:float|None)->str:
     if s is None or not np.isfinite(s): return '?'
+    if s < 0: return '-' + _hms(-s)
     s = int(round(s)); return f'{s // 3600}h{s % 3600 // 60:02d}m' if s >= 3600 else f'{s // 60}m{s % 60:02d}s'
 
 def client_time_s(c:dict, # one client row of `plan_evaluation`
@@ -415,7 +416,7 @@ def plan_table(evaluations:list, # `plan_evaluation` results, each with a 'noteb
                fixed:dict|None=None, # notebook -> seconds of its work besides evaluations (kernel, data, tables, figures), timed by its dry run
                replay_per_s:float|None=None # requests a second the cache reads back, for an endpoint without its own `replay_per_s`
               ):
-    "One row per notebook and a total: the work it will do, its estimated cost, and its time in parts (endpoint, valuesim's own work, anchors, embeddings)."
+    "One row per notebook and a total: the work it will do, its estimated cost, and its time in parts (endpoint, valuesim's own work, anchors, embeddings, less the anchors' time beside the LLM methods)."
     import pandas as pd
     from valuesim.embeddings import LOCAL_EMBED_MODEL
     add = lambda a, b: None if a is None or b is None else a + b
@@ -443,13 +444,16 @@ def plan_table(evaluations:list, # `plan_evaluation` results, each with a 'noteb
             r['embed_s'] = add(r['embed_s'], t)
         rows.append(r)
     cols = ['notebook', 'tasks', 'tasks_done', 'calls', 'cached', 'prompt_tokens', 'completion_tokens', 'embed_texts', 'cost_usd',
-            'endpoint_s', 'own_s', 'anchors_s', 'embed_s', 'fixed_s']
+            'endpoint_s', 'own_s', 'anchors_s', 'embed_s', 'fixed_s']   # and beside_s (negative), added per notebook below
     df = pd.DataFrame(rows, columns=cols)
     df = df.groupby('notebook', sort=False, as_index=False).agg(lambda x: None if x.isna().any() else x.sum())
     df['fixed_s'] = [float((fixed or {}).get(n, 0.)) for n in df['notebook']]   # once per notebook, however many evaluations it runs
+    # a notebook runs its anchors in a thread beside its LLM methods (which wait on the endpoint): the shorter of the two is hidden
+    df['beside_s'] = [None if any(x is None or pd_isna(x) for x in v) else -min(v[0] + v[1] + v[3], v[2])
+                      for v in df[['endpoint_s', 'own_s', 'anchors_s', 'embed_s']].itertuples(index=False)]
     total = {c: (None if df[c].isna().any() else df[c].sum()) for c in df.columns if c != 'notebook'}
     df = pd.concat([df, pd.DataFrame([{'notebook': 'total', **total}])], ignore_index=True)
-    df['time_s'] = [None if any(x is None or pd_isna(x) for x in v) else float(sum(v)) for v in df[['endpoint_s', 'own_s', 'anchors_s', 'embed_s', 'fixed_s']].itertuples(index=False)]
+    df['time_s'] = [None if any(x is None or pd_isna(x) for x in v) else float(sum(v)) for v in df[['endpoint_s', 'own_s', 'anchors_s', 'embed_s', 'fixed_s', 'beside_s']].itertuples(index=False)]
     return df
 
 def plan_json(df, # `plan_table`'s result
@@ -459,7 +463,7 @@ def plan_json(df, # `plan_table`'s result
     rows = [{k: clean(v) for k, v in r.items()} for r in df.to_dict('records')]
     tot = rows[-1]
     return dict(estimated_seconds=tot['time_s'], parts=dict(endpoint=tot['endpoint_s'], own_work=tot['own_s'], anchors=tot['anchors_s'], embeddings=tot['embed_s'],
-                                                          notebooks=tot['fixed_s']),
+                                                          notebooks=tot['fixed_s'], beside=tot['beside_s']),
                 notebooks=rows[:-1], total=tot, notes=list(notes))
 
 def format_plan(df, # `plan_table`'s result
@@ -470,8 +474,9 @@ def format_plan(df, # `plan_table`'s result
     out['tasks'] = [f'{t - d:,} of {t:,}' for t, d in zip(out.tasks, out.tasks_done)]
     out['tokens'] = [f'{(p + c) / 1e6:,.1f}M' if p + c >= 1e5 else f'{p + c:,}' for p, c in zip(out.prompt_tokens, out.completion_tokens)]
     out['cost'] = ['?' if c is None or pd_isna(c) else f'${c:,.2f}' for c in out.cost_usd]
-    for c, n in (('time_s', 'time'), ('endpoint_s', 'endpoint'), ('own_s', 'own work'), ('anchors_s', 'anchors'), ('embed_s', 'embedding'), ('fixed_s', 'rest')): out[n] = [_hms(t) for t in out[c]]
-    out = out[['notebook', 'tasks', 'calls', 'cached', 'tokens', 'embed_texts', 'cost', 'time', 'endpoint', 'own work', 'anchors', 'embedding', 'rest']].rename(
+    for c, n in (('time_s', 'time'), ('endpoint_s', 'endpoint'), ('own_s', 'own work'), ('anchors_s', 'anchors'), ('embed_s', 'embedding'), ('fixed_s', 'rest'),
+                 ('beside_s', 'beside')): out[n] = [_hms(t) for t in out[c]]
+    out = out[['notebook', 'tasks', 'calls', 'cached', 'tokens', 'embed_texts', 'cost', 'time', 'endpoint', 'own work', 'anchors', 'embedding', 'rest', 'beside']].rename(
         columns={'tasks': 'tasks to do', 'calls': 'live calls', 'cached': 'cached', 'embed_texts': 'texts to embed', 'time': 'est. time'})
     return out.to_string(index=False, formatters={'live calls': '{:,}'.format, 'cached': '{:,}'.format, 'texts to embed': '{:,}'.format}) + \
         ''.join(f'\n{n}' for n in notes)
