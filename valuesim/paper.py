@@ -225,7 +225,7 @@ def warm_anchors(specs:list, # the evaluations whose gbm models to train: `plan_
                 )->int:
     "Train ahead, one at a time, the gbm models a run's notebooks will need, built as their `run_methods` builds them; how many it trained."
     from valuesim.evaluate import sample_respondents, reference_pool, make_methods
-    from valuesim.hybrid import calibration_sample
+    from valuesim.hybrid import calibration_sample, prior_pool
     n = 0
     for s in specs:
         if stop is not None and stop.is_set(): break
@@ -236,9 +236,8 @@ def warm_anchors(specs:list, # the evaluations whose gbm models to train: `plan_
             sample = sample_respondents(table, s['respondents'], s['seed'])
             for m in make_methods(s['methods'], reference_pool(table, sample)):
                 n += m.warm(tuple(s['folds']), s['questions_per_fold'], s['seed'], stop)
-            for h in s.get('hybrid') or []:   # the prior the hybrid fits its weights with learns without the evaluated and the calibration people
-                cal = calibration_sample(table, sample, h['calibration'], s['seed'])
-                pool = table[~table['respondent_id'].astype(str).isin(set(sample['respondent_id'].astype(str)) | set(cal['respondent_id'].astype(str)))]
+            for h in s.get('hybrid') or []:   # the prior the hybrid fits its weights with, on the pool its `fit` uses
+                pool = prior_pool(table, sample, calibration_sample(table, sample, h['calibration'], s['seed']))
                 n += make_methods([h['prior']], pool)[0].warm(tuple(s['folds']), s['questions_per_fold'], s['seed'], stop)
         finally:
             if not loaded: _tables.pop(key, None)   # the notebooks hold their own copy; this process keeps none

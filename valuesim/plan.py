@@ -181,7 +181,7 @@ def _drawn(rid:str)->float:
     return int(hashlib.sha256(f'plan:{rid}'.encode()).hexdigest()[:13], 16) / 16**13
 
 def planned_share(jobs:list, # (method, person, profile, test) as `plan_evaluation` plans them
-                  people:int|None=20 # plan the jobs of about this many respondents (None or 0: every one)
+                  people:int|None=None # plan the jobs of about this many respondents (None or 0: every one)
                  )->tuple[list, list]:
     "The jobs to plan, and the weight of each (how many jobs of its method it stands for): all of them, weight 1, when at most `people` respondents ask; else those of the respondents `_drawn` below people/respondents."
     ids = {str(j[1]['respondent_id']) for j in jobs}
