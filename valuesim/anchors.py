@@ -129,18 +129,23 @@ def profile_distances(person:pd.Series, # the person (a row of the table)
                      )->np.ndarray:
     "Mean per-item distance from `person` to each reference respondent over the profile items both answered (NaN if none)."
     feats = reference if isinstance(reference, ProfileFeatures) else ProfileFeatures(reference)
-    cols = [feats.index[q] for q in profile]
-    cat = feats.categorical[cols]
+    cols = np.array([feats.index[q] for q in profile], dtype=int)
+    cat = np.flatnonzero(feats.categorical[cols])
     p = feats.transform(person.to_frame().T)[:, cols]
-    p_cat, p_nan, out = p[:, cat], np.isnan(p), np.empty(len(feats.matrix))
+    p_cat, out = p[:, cat], np.empty(len(feats.matrix))
+    no_cat = np.isnan(p_cat)
+    # few passes over each block, in place: a paper run asks this beside eight threads waiting on the endpoint, and every
+    # numpy call lets go of the interpreter and waits to get it back (a missing value on either side is NaN in |R - p| by itself)
     for i in range(0, len(feats.matrix), chunk):   # each row summed as a whole, in column order: the same floats in any chunk
-        R = feats.matrix[i:i + chunk][:, cols]
-        d = np.abs(R - p)
-        d[:, cat] = (R[:, cat] != p_cat)
-        d[np.isnan(R) | p_nan] = np.nan
+        d = feats.matrix[i:i + chunk][:, cols]     # a copy (the columns are picked), written over below
+        R_cat = d[:, cat]
+        np.subtract(d, p, out=d); np.abs(d, out=d)
+        d[:, cat] = np.where(np.isnan(R_cat) | no_cat, np.nan, R_cat != p_cat)   # nominal items: same answer or not
         np.minimum(d, 1., out=d)
-        n = (~np.isnan(d)).sum(1)
-        out[i:i + chunk] = np.where(n > 0, np.nansum(d, 1) / np.maximum(n, 1), np.nan)
+        gone = np.isnan(d)
+        n = len(cols) - gone.sum(1)
+        np.copyto(d, 0., where=gone)
+        out[i:i + chunk] = np.where(n > 0, d.sum(1) / np.maximum(n, 1), np.nan)
     return out
 
 # %% ../nbs/10_anchors.ipynb #c016

@@ -91,11 +91,19 @@ def paired_table(results:pd.DataFrame, # a results table
     return t
 
 # %% ../nbs/11a_report.ipynb #r013
-def _dist(codes, scale:list)->np.ndarray:
-    "Shares of each option of `scale` among `codes` (codes outside it ignored); zeros when there are none."
-    c = pd.Series(pd.to_numeric(pd.Series(list(codes), dtype=object), errors='coerce')).dropna().astype(int)
-    v = np.array([(c == o).sum() for o in scale], float)
+def _codes_of(column:pd.Series)->np.ndarray:
+    "A column's codes as numbers (missing values and text that is not a number: NaN), read once per pool column rather than per group."
+    return pd.to_numeric(column, errors='coerce').to_numpy(float, na_value=np.nan)
+
+def _dist_of(x:np.ndarray, scale:list)->np.ndarray:
+    "Shares of each option of `scale` among codes `x` from `_codes_of` (missing ones dropped, fractions cut to whole codes); zeros when there are none."
+    x = np.trunc(x[~np.isnan(x)])
+    v = np.array([np.count_nonzero(x == o) for o in scale], float)
     return v / v.sum() if v.sum() else v
+
+def _dist(codes, scale:list)->np.ndarray:
+    "Shares of each option of `scale` among `codes`, any iterable of codes (codes outside the scale ignored); zeros when there are none."
+    return _dist_of(_codes_of(pd.Series(list(codes), dtype=object)), scale)
 
 def distances(pred:np.ndarray, true:np.ndarray, ordinal:bool)->tuple:
     "Total variation (half the L1 distance, 0..1) and, for an ordinal scale, Wasserstein-1 over equally spaced options divided by its maximum (0..1)."
@@ -125,18 +133,23 @@ def group_distances(results:pd.DataFrame, # a results table
     if s['group'].isna().any():
         raise ValueError(f"{int(s['group'].isna().sum())} scored pair(s) belong to respondents not in the table given: pass the file the results came from")
     pool = table[~table['respondent_id'].astype(str).isin(set(s['respondent'].astype(str)))]   # everyone but the evaluated people
-    rows, truth, sv = [], {}, survey_of(results)
+    rows, sv = [], survey_of(results)
+    # the pool read once: each group's rows and each question's codes (selecting the whole pool per group and question was most of the time)
+    codes = {}
+    members = {g: np.flatnonzero((pool[by] == g).to_numpy(dtype=bool, na_value=False)) for g in pd.unique(s['group'])}
     for (g, q), gq in s.groupby(['group', 'question'], sort=True):
         qu = sv.question(q); scale = list(qu.valid_codes)
         if not scale: continue
         ordinal = bool(qu.ordinal)
         # the true distribution over every scored pair of the group (one per person and fold)
-        true = _dist(gq.drop_duplicates(['respondent', 'fold', 'k'])['true_code'], scale)
-        ref = pool[pool[by] == g][q] if (pool[by] == g).any() else pool[q]
-        base = {'population_marginal': _dist(ref, scale), 'uniform': np.full(len(scale), 1 / len(scale))}
+        pairs = gq.drop_duplicates(['respondent', 'fold', 'k'])
+        true = _dist(pairs['true_code'], scale)
+        if q not in codes: codes[q] = _codes_of(pool[q])
+        ref = codes[q][members[g]] if len(members[g]) else codes[q]   # the group's own answers in the pool, else the whole pool's
+        base = {'population_marginal': _dist_of(ref, scale), 'uniform': np.full(len(scale), 1 / len(scale))}
         for name, pred in base.items():
             tv, w = distances(pred, true, ordinal) if pred.sum() else (np.nan, np.nan)
-            rows.append(dict(method=name, model='none', group=g, question=q, pairs=int(len(gq.drop_duplicates(['respondent', 'fold', 'k']))),
+            rows.append(dict(method=name, model='none', group=g, question=q, pairs=int(len(pairs)),
                              total_variation=tv, wasserstein_norm=w))
         for (m, mo), gm in gq.groupby(['method', 'model'], sort=False):
             tv, w = distances(_predicted(gm, q, scale), _dist(gm['true_code'], scale), ordinal)
