@@ -134,8 +134,8 @@ def profile_distances(person:pd.Series, # the person (a row of the table)
     p = feats.transform(person.to_frame().T)[:, cols]
     p_cat, out = p[:, cat], np.empty(len(feats.matrix))
     no_cat = np.isnan(p_cat)
-    # few passes over each block, in place: a paper run asks this beside eight threads waiting on the endpoint, and every
-    # numpy call lets go of the interpreter and waits to get it back (a missing value on either side is NaN in |R - p| by itself)
+    # few passes over each block, in place: a paper run asks this for every task of its anchors, several workers at a time,
+    # and each numpy call lets go of the interpreter and waits to get it back (a value missing on either side is NaN in |R - p|)
     for i in range(0, len(feats.matrix), chunk):   # each row summed as a whole, in column order: the same floats in any chunk
         d = feats.matrix[i:i + chunk][:, cols]     # a copy (the columns are picked), written over below
         R_cat = d[:, cat]

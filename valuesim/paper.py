@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['WVS_DOWNLOAD', 'BACKBONE_KEYS', 'ANCHOR_BACKBONE', 'PLAN_RESPONDENTS', 'ANCHOR_GROUP', 'resolve_data',
            'embedded_size', 'caveat', 'backbones_of', 'backbone_config', 'backbone_price', 'respondents_table',
-           'run_methods', 'warm_anchors', 'run_backbones', 'save_table', 'save_figure', 'side_by_side', 'in_order',
-           'line_labels', 'compare_tables']
+           'run_methods', 'warm_anchors', 'Beside', 'run_backbones', 'save_table', 'save_figure', 'side_by_side',
+           'in_order', 'line_labels', 'compare_tables']
 
 # %% ../nbs/16_paper.ipynb #c003
 import hashlib, json, os, re
@@ -263,6 +263,37 @@ def _record_export(batch_file, table, methods, out, respondents, folds, history_
         with open(log, 'a', encoding='utf-8') as f: f.write(json.dumps({**r, 'added': len(new), 'notebook': os.environ.get('VALUESIM_PLAN_NOTEBOOK')}) + '\n')
     return read_results(out) if Path(out).exists() else pd.DataFrame(columns=RESULT_COLUMNS)
 
+# %% ../nbs/16_paper.ipynb #c009c
+def _lower_priority():
+    "The anchors' process yields the cores to the LLM methods' threads (Unix: nice 10); it still has every core the endpoint leaves idle."
+    try: os.nice(10)
+    except (AttributeError, OSError): pass
+
+class Beside:
+    "The anchors' evaluation (`run_methods`), started beside the LLM methods: in a process of its own, or a thread when replaying recordings."
+    # In a thread, eight anchor workers (knn's distances, gbm's predictions: many short numpy calls, each taking the interpreter
+    # lock back) held up the eight threads waiting on the endpoint; in a process they take nothing from them, and at a lower
+    # priority they take no core the methods need. Replaying recordings is over in seconds: a process (its imports, the data
+    # read again) would cost more than it saves there.
+    def __init__(self, anchors:list, progress:bool, run:dict):
+        from concurrent.futures import ProcessPoolExecutor
+        import multiprocessing as mp
+        self.process = (run.get('cache_mode') or os.environ.get('VALUESIM_CACHE_MODE')) != 'replay'
+        if self.process:   # spawned: a fork of a kernel that holds threads and sockets is not safe
+            self.ex = ProcessPoolExecutor(1, mp_context=mp.get_context('spawn'), initializer=_lower_priority)
+            # its bars would be stray text in the notebook's output; the run's progress file (`make paper`'s terminal) still counts its tasks
+            self.fut = self.ex.submit(run_methods, anchors, progress=False, **run)
+        else:
+            self.ex = ThreadPoolExecutor(1, thread_name_prefix='anchors')
+            self.fut = self.ex.submit(run_methods, anchors, progress=progress, **run)
+    def result(self)->pd.DataFrame: return self.fut.result()
+    def close(self, failed:bool=False):
+        "Wait for nothing when `failed`: a process still evaluating is ended (a rerun resumes its tasks from the results file)."
+        if failed and self.process:
+            for p in list((getattr(self.ex, '_processes', None) or {}).values()): p.terminate()
+        self.ex.shutdown(wait=not failed, cancel_futures=True)
+
+
 # %% ../nbs/16_paper.ipynb #c009b
 def run_backbones(methods:list, # methods that ask an LLM: run on every backbone
                   backbones:list, # `backbones_of`'s result
@@ -274,8 +305,8 @@ def run_backbones(methods:list, # methods that ask an LLM: run on every backbone
     # the anchors ask no endpoint, so they run beside the LLM methods: their models train and their distances add up while
     # the LLM methods' threads wait on the endpoint. Not while planning or exporting a batch, which count one evaluation at a time
     side = bool(anchors) and bool(methods) and not (os.environ.get('VALUESIM_PLAN') or os.environ.get('VALUESIM_BATCH_EXPORT'))
-    ex = ThreadPoolExecutor(1, thread_name_prefix='anchors') if side else None
-    beside = ex.submit(run_methods, list(anchors), progress=progress, **run) if side else None
+    beside = Beside(list(anchors), progress, run) if side else None
+    failed = True
     try:
         for b in backbones:
             if progress and len(backbones) > 1: print(f"backbone {b['name']}: {b['model'] or 'default model'} at {b['endpoint'] or 'the embedded server'}", flush=True)
@@ -284,8 +315,9 @@ def run_backbones(methods:list, # methods that ask an LLM: run on every backbone
             parts.append(r.assign(backbone=b['name']))
         if anchors:   # no endpoint in their settings: adding or changing a backbone reuses them
             parts.append((beside.result() if side else run_methods(list(anchors), progress=progress, **run)).assign(backbone=ANCHOR_BACKBONE))
+        failed = False
     finally:
-        if ex: ex.shutdown(wait=False, cancel_futures=True)   # an error (or Ctrl-C) in the LLM methods does not wait for the anchors
+        if beside: beside.close(failed)   # an error (or Ctrl-C) in the LLM methods stops the anchors: it does not wait for them
     out = pd.concat(parts, ignore_index=True)
     out.attrs = {'fits': fits, 'survey': parts[0].attrs.get('survey')}   # the survey: metrics read its questions
     return out

@@ -448,7 +448,7 @@ def plan_table(evaluations:list, # `plan_evaluation` results, each with a 'noteb
     df = pd.DataFrame(rows, columns=cols)
     df = df.groupby('notebook', sort=False, as_index=False).agg(lambda x: None if x.isna().any() else x.sum())
     df['fixed_s'] = [float((fixed or {}).get(n, 0.)) for n in df['notebook']]   # once per notebook, however many evaluations it runs
-    # a notebook runs its anchors in a thread beside its LLM methods (which wait on the endpoint): the shorter of the two is hidden
+    # a notebook runs its anchors in a process beside its LLM methods (which wait on the endpoint): the shorter of the two is hidden
     df['beside_s'] = [None if any(x is None or pd_isna(x) for x in v) else -min(v[0] + v[1] + v[3], v[2])
                       for v in df[['endpoint_s', 'own_s', 'anchors_s', 'embed_s']].itertuples(index=False)]
     total = {c: (None if df[c].isna().any() else df[c].sum()) for c in df.columns if c != 'notebook'}

@@ -433,7 +433,7 @@ def plan_paper(params:str|Path='params/smoke.yaml', # parameter file
              *_sampled_note(evaluations), *notes, *_anchor_notes(evaluations),
              'est. time = endpoint (its measured speed) + own work (where valuesim, timed against a stand-in, keeps a slower pace than the endpoint) '
              '+ anchors (timed here) + embedding + rest (each notebook\'s other work: kernel, data, tables, figures, timed by its dry run) '
-             '+ beside (negative: the shorter of a notebook\'s anchors and its LLM work, since it runs its anchors in a thread beside its LLM methods); '
+             '+ beside (negative: the shorter of a notebook\'s anchors and its LLM work, since it runs its anchors in a process beside its LLM methods); '
              '`--json` gives the same as one object (estimated_seconds and its parts).', *failed]
     if embedded := sorted({c['model'] for e in evaluations for c in e['clients'] if not c['base_url']}):
         notes.append(f"The embedded model{'s' if len(embedded) > 1 else ''} ({', '.join(embedded)}) run{'' if len(embedded) > 1 else 's'} one call at a time "
