@@ -232,9 +232,11 @@ def _shown(p:Path)->Path:
 def _warm(specs:list, stop):
     "`warm_anchors` in a thread of the run, at the lowest priority: a model it could not train is trained by the notebook that needs it."
     from valuesim.paper import warm_anchors
-    # only the time the notebooks leave idle: at the same priority it took a core from the first notebook (figure_calibration
-    # took 890 s instead of 835 against the 20 ms stand-in). Linux sets a thread's priority by its id; elsewhere that id
-    # names no thread, so it is left alone there
+    # below the rest of this process: at the same priority it took a core from the first notebook (figure_calibration took
+    # 890 s instead of 835 against the 20 ms stand-in; 846 s at nice 19). Linux weighs sessions (autogroups) against each
+    # other before the threads in them, and each notebook's kernel runs in a session of its own, so while both are busy
+    # this thread still gets up to a core: what it trains the later notebooks do not. Linux sets a thread's priority by
+    # its id; elsewhere that id names no thread, so it is left alone there
     if sys.platform.startswith('linux'):
         with contextlib.suppress(OSError): os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     try: warm_anchors(specs, stop)
