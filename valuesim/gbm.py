@@ -157,7 +157,8 @@ def prepare(self:GradientBoosted, table:pd.DataFrame, # the run's respondent tab
     "Train every (fold, test question) model of a run before its tasks, with a progress bar, and remember each test question's fold."
     from tqdm.auto import tqdm
     jobs = []
-    self._sample, self._batches = {str(p['respondent_id']): p for _, p in sample.iterrows()}, {}
+    # the evaluated people, for `_batch` (a Dask worker prepares its models without them: each is then asked one row at a time)
+    self._sample, self._batches = {str(p['respondent_id']): p for _, p in sample.iterrows()} if sample is not None else {}, {}
     for f in folds:
         fold = self.survey.fold(f, seed)
         for q in (fold.test[:questions_per_fold] if questions_per_fold else fold.test):
